@@ -1,0 +1,143 @@
+package archive
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"testing"
+)
+
+// TestBreakouts applies malicious layers next to a sentinel directory and
+// checks each is refused with ErrBreakout or kept harmlessly inside the
+// destination, and that nothing outside it changed.
+func TestBreakouts(t *testing.T) {
+	requireRoot(t)
+	type tc struct {
+		name    string
+		pre     func(t *testing.T, root, outside string)
+		layer   func(outside string) []entry
+		overlay bool
+		wantErr bool
+		check   func(t *testing.T, root string)
+	}
+	file := func(name string) entry { return entry{name: name, typ: tar.TypeReg, body: "pwned", mode: 0o777} }
+	sym := func(name, target string) entry { return entry{name: name, typ: tar.TypeSymlink, link: target} }
+	hard := func(name, target string) entry {
+		return entry{name: name, typ: tar.TypeLink, link: target, mode: 0o777}
+	}
+	const up = "../../../../../../../../../.."
+	tests := []tc{
+		{name: "DotDot", layer: func(string) []entry { return []entry{file("../outside/etc/passwd")} }, wantErr: true},
+		{name: "DotDotInside", layer: func(string) []entry { return []entry{file("a/../../outside/etc/passwd")} }, wantErr: true},
+		{name: "AbsoluteNameIsRelative", layer: func(string) []entry { return []entry{file("/etc/passwd")} },
+			check: func(t *testing.T, root string) { mustContent(t, filepath.Join(root, "etc/passwd"), "pwned") }},
+		{name: "AbsoluteDotDotName", layer: func(string) []entry { return []entry{file("/../outside/etc/passwd")} }, wantErr: true},
+		{name: "SymlinkAbsoluteThenFile", layer: func(o string) []entry {
+			return []entry{sym("localetc", filepath.Join(o, "etc")), file("localetc/passwd")}
+		}, wantErr: true},
+		{name: "SymlinkToRootThenFile", layer: func(string) []entry {
+			return []entry{sym("r", "/"), file("r/tmp/kiln-archive-breakout")}
+		}, wantErr: true},
+		{name: "SymlinkUpChain", layer: func(string) []entry {
+			return []entry{sym("up", "../.."), file("up/outside/etc/passwd")}
+		}, wantErr: true},
+		{name: "SymlinkNestedRelative", layer: func(string) []entry {
+			return []entry{{name: "d/", typ: tar.TypeDir}, sym("d/e", "../../outside/etc"), file("d/e/passwd")}
+		}, wantErr: true},
+		{name: "SymlinkNamedDotDot", layer: func(o string) []entry {
+			return []entry{sym("..", filepath.Join(o, "etc")), file("passwd")}
+		}, wantErr: true},
+		{name: "SymlinkEmptyName", layer: func(o string) []entry { return []entry{sym("", filepath.Join(o, "etc"))} }, wantErr: true},
+		{name: "SymlinkCleansToParent", layer: func(o string) []entry {
+			return []entry{sym("l/sub/..", filepath.Join(o, "etc")), file("l/passwd")}
+		}, wantErr: true},
+		{name: "HardlinkDotDot", layer: func(string) []entry { return []entry{hard("lnk", "../outside/etc/passwd")} }, wantErr: true},
+		{name: "HardlinkLongDotDot", layer: func(string) []entry { return []entry{hard("lnk", up+"/etc/passwd")} }, wantErr: true},
+		{name: "HardlinkThroughSymlinkDir", layer: func(o string) []entry {
+			return []entry{sym("le", filepath.Join(o, "etc")), hard("lnk", "le/passwd")}
+		}, wantErr: true},
+		{name: "HardlinkThroughRelativeSymlinkDir", layer: func(string) []entry {
+			return []entry{{name: "b/", typ: tar.TypeDir}, sym("b/d1", "../../outside/etc"), hard("b/lnk", "b/d1/passwd")}
+		}, wantErr: true},
+		{name: "HardlinkToSymlinkIsContained", layer: func(o string) []entry {
+			return []entry{sym("pl", filepath.Join(o, "etc/passwd")), hard("lnk", "pl")}
+		}, check: func(t *testing.T, root string) {
+			if fi, err := os.Lstat(filepath.Join(root, "lnk")); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+				t.Errorf("lnk should be a symlink: %v %v", fi, err)
+			}
+		}},
+		{name: "WhiteoutDotDot", layer: func(string) []entry { return []entry{file(".wh...")} }, wantErr: true},
+		{name: "WhiteoutDot", layer: func(string) []entry { return []entry{file(".wh..")} }, wantErr: true},
+		{name: "WhiteoutNestedDotDot", layer: func(string) []entry { return []entry{file("etc/.wh...")} }, wantErr: true},
+		{name: "WhiteoutEscapingName", layer: func(string) []entry { return []entry{file("../outside/etc/.wh.passwd")} }, wantErr: true},
+		{name: "WhiteoutThroughSymlink", layer: func(o string) []entry {
+			return []entry{sym("le", filepath.Join(o, "etc")), file("le/.wh.passwd")}
+		}, wantErr: true},
+		{name: "OverlayWhiteoutThroughSymlink", overlay: true, layer: func(o string) []entry {
+			return []entry{sym("le", filepath.Join(o, "etc")), file("le/.wh.passwd")}
+		}, wantErr: true},
+		{name: "OpaqueThroughSymlink", layer: func(o string) []entry {
+			return []entry{sym("le", filepath.Join(o, "etc")), file("le/.wh..wh..opq")}
+		}, wantErr: true},
+		{name: "OverlayOpaqueThroughSymlink", overlay: true, layer: func(o string) []entry {
+			return []entry{sym("le", filepath.Join(o, "etc")), file("le/.wh..wh..opq")}
+		}, wantErr: true},
+		{name: "ExistingSymlinkReplacedByDir", pre: func(t *testing.T, root, o string) {
+			must(t, os.Symlink(filepath.Join(o, "etc"), filepath.Join(root, "localetc")))
+		}, layer: func(string) []entry { return []entry{{name: "localetc/", typ: tar.TypeDir}, file("localetc/passwd")} },
+			check: func(t *testing.T, root string) { mustContent(t, filepath.Join(root, "localetc/passwd"), "pwned") }},
+		{name: "ExistingSymlinkReplacedByFile", pre: func(t *testing.T, root, o string) {
+			must(t, os.Symlink(filepath.Join(o, "etc/passwd"), filepath.Join(root, "passwd")))
+		}, layer: func(string) []entry { return []entry{file("passwd")} },
+			check: func(t *testing.T, root string) { mustContent(t, filepath.Join(root, "passwd"), "pwned") }},
+		{name: "ExistingSymlinkParent", pre: func(t *testing.T, root, o string) {
+			must(t, os.Symlink(filepath.Join(o, "etc"), filepath.Join(root, "localetc")))
+		}, layer: func(string) []entry { return []entry{file("localetc/passwd")} }, wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			base := t.TempDir()
+			root, outside := filepath.Join(base, "root"), filepath.Join(base, "outside")
+			must(t, os.MkdirAll(filepath.Join(outside, "etc"), 0o755))
+			must(t, os.WriteFile(filepath.Join(outside, "etc/passwd"), []byte("original"), 0o600))
+			must(t, os.Mkdir(root, 0o755))
+			if tt.pre != nil {
+				tt.pre(t, root, outside)
+			}
+			before := snapshot(t, outside)
+			var opts []ApplyOption
+			if tt.overlay {
+				opts = append(opts, WithOverlayWhiteouts())
+			}
+			_, err := Apply(context.Background(), root, bytes.NewReader(buildTar(t, tt.layer(outside)...)), opts...)
+			switch {
+			case tt.wantErr && !errors.Is(err, ErrBreakout):
+				t.Errorf("Apply: got %v, want ErrBreakout", err)
+			case !tt.wantErr && err != nil:
+				t.Errorf("Apply: %v", err)
+			}
+			if after := snapshot(t, outside); !reflect.DeepEqual(before, after) {
+				t.Errorf("outside changed:\nbefore %+v\nafter  %+v", before, after)
+			}
+			if _, err := os.Lstat("/tmp/kiln-archive-breakout"); err == nil {
+				os.Remove("/tmp/kiln-archive-breakout")
+				t.Error("wrote /tmp/kiln-archive-breakout through a symlink to /")
+			}
+			if tt.check != nil && err == nil {
+				tt.check(t, root)
+			}
+		})
+	}
+}
+
+func mustContent(t *testing.T, p, want string) {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	if err != nil || string(b) != want {
+		t.Errorf("%s: got %q, %v; want %q", p, b, err, want)
+	}
+}

@@ -1,0 +1,147 @@
+package archive
+
+import (
+	"archive/tar"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path"
+
+	"golang.org/x/sys/unix"
+)
+
+// create writes the entry hdr as base in the directory parent, replacing
+// whatever is there (except a directory with a directory), then applies
+// its owner, mode, xattrs and times.
+func (a *applier) create(parent int, rel string, hdr *tar.Header, tr io.Reader) error {
+	base := path.Base(rel)
+	st, exists, err := lstatAt(parent, base)
+	if err != nil {
+		return err
+	}
+	isDir := exists && st.Mode&unix.S_IFMT == unix.S_IFDIR
+	if exists && !(isDir && hdr.Typeflag == tar.TypeDir) {
+		if err := removeAt(parent, base); err != nil {
+			return err
+		}
+	}
+	perm := uint32(hdr.Mode & 0o7777)
+	switch hdr.Typeflag {
+	case tar.TypeReg, tar.TypeRegA:
+		err = a.writeFile(parent, base, tr)
+	case tar.TypeDir:
+		if !isDir {
+			err = unix.Mkdirat(parent, base, 0o700)
+		}
+	case tar.TypeSymlink:
+		err = unix.Symlinkat(hdr.Linkname, parent, base)
+	case tar.TypeLink:
+		err = a.link(parent, base, hdr.Linkname)
+	case tar.TypeChar:
+		err = unix.Mknodat(parent, base, unix.S_IFCHR|perm, device(hdr))
+	case tar.TypeBlock:
+		err = unix.Mknodat(parent, base, unix.S_IFBLK|perm, device(hdr))
+	case tar.TypeFifo:
+		err = unix.Mknodat(parent, base, unix.S_IFIFO|perm, 0)
+	default:
+		return fmt.Errorf("%w: %q", ErrUnsupportedType, hdr.Typeflag)
+	}
+	if err != nil {
+		return err
+	}
+	return a.setMetadata(parent, rel, hdr)
+}
+
+// ctxFile is a file whose writes fail once ctx is done. It keeps Seek so
+// a sparse tar entry can skip its holes.
+type ctxFile struct {
+	ctx context.Context
+	*os.File
+}
+
+func (c ctxFile) Write(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.File.Write(p)
+}
+
+func device(hdr *tar.Header) int {
+	return int(unix.Mkdev(uint32(hdr.Devmajor), uint32(hdr.Devminor)))
+}
+
+func (a *applier) writeFile(parent int, base string, tr io.Reader) error {
+	fd, err := unix.Openat(parent, base, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
+	if err != nil {
+		return err
+	}
+	f := os.NewFile(uintptr(fd), base)
+	// tr is the *tar.Reader: its WriteTo seeks over the holes of a sparse
+	// entry, so they stay holes on disk.
+	n, err := io.Copy(ctxFile{ctx: a.ctx, File: f}, tr)
+	a.written += n
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// link makes base in parent a hard link to the tar path target, resolved
+// inside the destination without following symlinks. A symlink target is
+// linked as the symlink itself.
+func (a *applier) link(parent int, base, target string) error {
+	trel, err := cleanName(target)
+	if err != nil {
+		return fmt.Errorf("hard link target: %w", err)
+	}
+	if trel == "." {
+		return fmt.Errorf("%w: hard link to the destination directory", ErrBreakout)
+	}
+	tdir, err := a.root.openDir(path.Dir(trel), false, nil)
+	if err != nil {
+		return fmt.Errorf("hard link target %q: %w", target, err)
+	}
+	defer unix.Close(tdir)
+	if err := unix.Linkat(tdir, path.Base(trel), parent, base, 0); err != nil {
+		return fmt.Errorf("hard link to %q: %w", target, err)
+	}
+	return nil
+}
+
+// setMetadata applies owner, xattrs, mode and times, in that order: chown
+// clears setuid bits and file capabilities. Symlinks get no mode; directory
+// times wait until the end of the tar. A hard link to a symlink is treated
+// as a symlink.
+func (a *applier) setMetadata(parent int, rel string, hdr *tar.Header) error {
+	base := path.Base(rel)
+	st, _, err := lstatAt(parent, base)
+	if err != nil {
+		return err
+	}
+	typ := st.Mode & unix.S_IFMT
+	if !a.opts.noSameOwner {
+		if err := unix.Fchownat(parent, base, hdr.Uid, hdr.Gid, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+			return fmt.Errorf("chown: %w", err)
+		}
+	}
+	if err := applyXattrs(fdPath(parent, base), hdr); err != nil {
+		return err
+	}
+	if typ == unix.S_IFLNK {
+		return setTimes(parent, base, accessTime(hdr), hdr.ModTime, false)
+	}
+	if err := unix.Fchmodat(parent, base, uint32(hdr.Mode&0o7777), 0); err != nil {
+		return fmt.Errorf("chmod: %w", err)
+	}
+	if typ == unix.S_IFDIR {
+		a.dirs = append(a.dirs, dirTime{rel: rel, atime: accessTime(hdr), mtime: hdr.ModTime})
+		return nil
+	}
+	return setTimes(parent, base, accessTime(hdr), hdr.ModTime, false)
+}
+
+// ReadFrom copies through Write so the context is checked for every chunk.
+func (c ctxFile) ReadFrom(r io.Reader) (int64, error) {
+	return io.Copy(struct{ io.Writer }{c}, r)
+}

@@ -1,0 +1,35 @@
+package archive
+
+// ApplyOption changes how Apply extracts a layer.
+type ApplyOption func(*applyOptions)
+
+type applyOptions struct {
+	overlayWhiteouts bool
+	noSameOwner      bool
+}
+
+// WithOverlayWhiteouts makes Apply write OCI whiteouts in overlay format:
+// ".wh.X" becomes a 0/0 character device X and ".wh..wh..opq" sets
+// trusted.overlay.opaque=y on its directory. Use it when the destination is
+// a snapshot (overlay upper) directory. Without it a whiteout removes the
+// named path, and an opaque marker removes every existing child of its
+// directory that the same tar did not write.
+func WithOverlayWhiteouts() ApplyOption {
+	return func(o *applyOptions) { o.overlayWhiteouts = true }
+}
+
+// WithNoSameOwner makes Apply leave ownership to the calling user instead
+// of applying the uid and gid recorded in the tar.
+func WithNoSameOwner() ApplyOption {
+	return func(o *applyOptions) { o.noSameOwner = true }
+}
+
+func makeApplyOptions(opts []ApplyOption) applyOptions {
+	var o applyOptions
+	for _, opt := range opts {
+		if opt != nil {
+			opt(&o)
+		}
+	}
+	return o
+}

@@ -1,0 +1,204 @@
+package archive
+
+import (
+	"archive/tar"
+	"context"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// WriteLayer writes the snapshot directory dir (overlay upper format) to w
+// as an uncompressed OCI layer tar.
+//
+// The output matches what docker's overlay2 driver produces from an upper
+// dir and is deterministic for a given tree: entries come in lexical walk
+// order (each directory's children sorted, parents first), names are
+// relative with a trailing "/" on directories, ownership is numeric only,
+// mtimes are truncated to seconds and atime/ctime are left out. A 0/0
+// character device becomes an empty ".wh.<name>" file and a directory with
+// trusted.overlay.opaque=y is followed by an empty "<dir>/.wh..wh..opq".
+// Sockets are skipped.
+func WriteLayer(ctx context.Context, w io.Writer, dir string) error {
+	lw := &layerWriter{
+		ctx:   ctx,
+		tw:    tar.NewWriter(w),
+		root:  dir,
+		links: map[inode]string{},
+	}
+	if err := filepath.WalkDir(dir, lw.visit); err != nil {
+		return fmt.Errorf("archive: writing layer from %s: %w", dir, err)
+	}
+	if err := lw.tw.Close(); err != nil {
+		return fmt.Errorf("archive: writing layer from %s: %w", dir, err)
+	}
+	return nil
+}
+
+type inode struct {
+	dev, ino uint64
+}
+
+type layerWriter struct {
+	ctx   context.Context
+	tw    *tar.Writer
+	root  string
+	links map[inode]string // first tar name of each multiply linked inode
+}
+
+func (lw *layerWriter) visit(p string, _ fs.DirEntry, err error) error {
+	if err != nil {
+		return err
+	}
+	if err := lw.ctx.Err(); err != nil {
+		return err
+	}
+	rel, err := filepath.Rel(lw.root, p)
+	if err != nil {
+		return err
+	}
+	if rel == "." {
+		return nil
+	}
+	var st unix.Stat_t
+	if err := unix.Lstat(p, &st); err != nil {
+		return &os.PathError{Op: "lstat", Path: p, Err: err}
+	}
+	return lw.add(p, filepath.ToSlash(rel), &st)
+}
+
+func (lw *layerWriter) add(p, rel string, st *unix.Stat_t) error {
+	typ := st.Mode & unix.S_IFMT
+	if typ == unix.S_IFSOCK {
+		return nil
+	}
+	if typ == unix.S_IFCHR && st.Rdev == 0 {
+		return lw.tw.WriteHeader(whiteoutHeader(rel, st))
+	}
+	hdr, err := fileHeader(p, rel, st)
+	if err != nil {
+		return err
+	}
+	lw.hardlink(hdr, st)
+	xattrs, err := readXattrs(p)
+	if err != nil {
+		return err
+	}
+	setPAXXattrs(hdr, xattrs)
+	if err := lw.tw.WriteHeader(hdr); err != nil {
+		return err
+	}
+	if hdr.Typeflag == tar.TypeReg && hdr.Size > 0 {
+		if err := lw.copyFile(p, hdr.Size); err != nil {
+			return err
+		}
+	}
+	if hdr.Typeflag == tar.TypeDir && isOpaque(xattrs) {
+		return lw.tw.WriteHeader(opaqueHeader(hdr))
+	}
+	return nil
+}
+
+// hardlink turns hdr into a link to the first entry written for the same
+// inode, or remembers hdr as that first entry.
+func (lw *layerWriter) hardlink(hdr *tar.Header, st *unix.Stat_t) {
+	if hdr.Typeflag == tar.TypeDir || st.Nlink <= 1 {
+		return
+	}
+	key := inode{dev: uint64(st.Dev), ino: st.Ino}
+	if first, ok := lw.links[key]; ok {
+		hdr.Typeflag = tar.TypeLink
+		hdr.Linkname = first
+		hdr.Size = 0
+		return
+	}
+	lw.links[key] = hdr.Name
+}
+
+func (lw *layerWriter) copyFile(p string, size int64) error {
+	f, err := os.OpenFile(p, os.O_RDONLY|unix.O_NOFOLLOW, 0)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if _, err := io.CopyN(lw.tw, ctxReader{ctx: lw.ctx, r: f}, size); err != nil {
+		return fmt.Errorf("copying %s: %w", p, err)
+	}
+	return nil
+}
+
+// baseHeader holds the fields every entry takes from its inode, the way
+// moby's FileInfoHeader fills them: permission and setuid/setgid/sticky
+// bits, numeric owner, mtime truncated to the second, PAX format.
+func baseHeader(name string, st *unix.Stat_t) *tar.Header {
+	return &tar.Header{
+		Name:    name,
+		Mode:    int64(st.Mode & 0o7777),
+		Uid:     int(st.Uid),
+		Gid:     int(st.Gid),
+		ModTime: time.Unix(st.Mtim.Sec, 0),
+		Format:  tar.FormatPAX,
+	}
+}
+
+func fileHeader(p, rel string, st *unix.Stat_t) (*tar.Header, error) {
+	hdr := baseHeader(rel, st)
+	switch st.Mode & unix.S_IFMT {
+	case unix.S_IFREG:
+		hdr.Typeflag = tar.TypeReg
+		hdr.Size = st.Size
+	case unix.S_IFDIR:
+		hdr.Typeflag = tar.TypeDir
+		hdr.Name += "/"
+	case unix.S_IFLNK:
+		target, err := os.Readlink(p)
+		if err != nil {
+			return nil, err
+		}
+		hdr.Typeflag = tar.TypeSymlink
+		hdr.Linkname = target
+	case unix.S_IFCHR, unix.S_IFBLK:
+		hdr.Typeflag = tar.TypeChar
+		if st.Mode&unix.S_IFMT == unix.S_IFBLK {
+			hdr.Typeflag = tar.TypeBlock
+		}
+		hdr.Devmajor = int64(unix.Major(uint64(st.Rdev)))
+		hdr.Devminor = int64(unix.Minor(uint64(st.Rdev)))
+	case unix.S_IFIFO:
+		hdr.Typeflag = tar.TypeFifo
+	default:
+		return nil, fmt.Errorf("%s: unknown file type %#o", p, st.Mode&unix.S_IFMT)
+	}
+	return hdr, nil
+}
+
+// whiteoutHeader is docker's conversion of an overlay whiteout: an empty
+// regular file named .wh.<name>, mode 0600, keeping the device's owner and
+// mtime. It is never a hard link, even when whiteouts share an inode.
+func whiteoutHeader(rel string, st *unix.Stat_t) *tar.Header {
+	dir, base := filepath.Split(rel)
+	hdr := baseHeader(dir+whiteoutPrefix+base, st)
+	hdr.Typeflag = tar.TypeReg
+	hdr.Mode = 0o600
+	return hdr
+}
+
+// opaqueHeader is docker's opaque marker written right after the directory
+// entry dir: an empty regular file with the directory's permission bits and
+// owner, and no mtime (written as 0).
+func opaqueHeader(dir *tar.Header) *tar.Header {
+	return &tar.Header{
+		Typeflag: tar.TypeReg,
+		Name:     dir.Name + whiteoutOpaque,
+		Mode:     dir.Mode & 0o777,
+		Uid:      dir.Uid,
+		Gid:      dir.Gid,
+		ModTime:  time.Unix(0, 0),
+		Format:   tar.FormatPAX,
+	}
+}

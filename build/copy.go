@@ -1,0 +1,193 @@
+package build
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/kiln-build/kiln/copier"
+	"github.com/kiln-build/kiln/snapshot"
+	"github.com/moby/buildkit/frontend/dockerfile/instructions"
+)
+
+// copyJob is one COPY or ADD, normalised.
+type copyJob struct {
+	name     string // "COPY" or "ADD"
+	from     string
+	srcs     []string
+	contents []instructions.SourceContent
+	dest     string
+	chown    string
+	chmod    string
+	excludes []string
+	parents  bool
+	add      bool
+	loc      any
+}
+
+func (s *stage) runCopy(ctx context.Context, c *instructions.CopyCommand) error {
+	if c.Parents {
+		return s.b.errorf(c.Location(), "COPY --parents is not supported yet")
+	}
+	return s.copy(ctx, copyJob{name: "COPY", from: c.From, srcs: c.SourcePaths, contents: c.SourceContents,
+		dest: c.DestPath, chown: c.Chown, chmod: c.Chmod, excludes: c.ExcludePatterns, loc: c.Location()})
+}
+
+func (s *stage) runAdd(ctx context.Context, c *instructions.AddCommand) error {
+	if c.Checksum != "" || c.KeepGitDir != nil {
+		return s.b.errorf(c.Location(), "ADD --checksum and --keep-git-dir are not supported yet")
+	}
+	return s.copy(ctx, copyJob{name: "ADD", srcs: c.SourcePaths, contents: c.SourceContents, dest: c.DestPath,
+		chown: c.Chown, chmod: c.Chmod, excludes: c.ExcludePatterns, add: c.Unpack == nil || *c.Unpack, loc: c.Location()})
+}
+
+func (s *stage) copy(ctx context.Context, j copyJob) error {
+	opts := copier.Options{Excludes: j.excludes}
+	if j.chmod != "" {
+		m, err := strconv.ParseUint(j.chmod, 8, 32)
+		if err != nil || m > 0o7777 {
+			return s.b.errorf(j.loc, "%s --chmod=%s: invalid mode, want octal like 755", j.name, j.chmod)
+		}
+		mode := os.FileMode(m)
+		opts.Chmod = &mode
+	}
+	src, release, err := s.copySource(ctx, j)
+	if err != nil {
+		return err
+	}
+	defer release()
+	done, err := s.b.acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer done()
+	dest := s.destPath(j.dest)
+	err = s.withLayer(ctx, func(root string) error {
+		if j.chown != "" {
+			o, err := copier.ResolveOwner(root, j.chown)
+			if err != nil {
+				return err
+			}
+			opts.Chown = &o
+		}
+		return s.copyInto(ctx, j, src, root, dest, opts)
+	})
+	if err != nil {
+		return s.b.errorf(j.loc, "%s failed: %v", j.name, err)
+	}
+	s.history(copyHistory(j), true, true)
+	return nil
+}
+
+// copyInto copies the job's path sources, heredoc sources and (for ADD)
+// URLs and archives into root.
+func (s *stage) copyInto(ctx context.Context, j copyJob, src copier.Source, root, dest string, opts copier.Options) error {
+	srcs := j.srcs
+	if j.add {
+		var err error
+		if srcs, err = s.addSpecial(ctx, src, srcs, root, dest, opts); err != nil {
+			return err
+		}
+	}
+	if len(srcs) > 0 {
+		if err := copier.Copy(ctx, src, srcs, root, dest, opts); err != nil {
+			return err
+		}
+	}
+	if len(j.contents) == 0 {
+		return nil
+	}
+	dir, err := os.MkdirTemp(s.b.tmp, "heredoc-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	var names []string
+	for _, sc := range j.contents {
+		if err := os.WriteFile(filepath.Join(dir, filepath.Base(sc.Path)), []byte(sc.Data), 0o644); err != nil {
+			return err
+		}
+		names = append(names, filepath.Base(sc.Path))
+	}
+	if len(names)+len(srcs) > 1 && !strings.HasSuffix(dest, "/") {
+		dest += "/"
+	}
+	return copier.Copy(ctx, copier.Source{Root: dir}, names, root, dest, opts)
+}
+
+// copySource opens what a COPY reads from: the build context, another
+// stage's files, or an image's.
+func (s *stage) copySource(ctx context.Context, j copyJob) (copier.Source, func(), error) {
+	noop := func() {}
+	if j.from == "" {
+		if s.b.bctx == nil {
+			if len(j.srcs) == 0 {
+				return copier.Source{Root: s.b.tmp}, noop, nil
+			}
+			return copier.Source{}, noop, s.b.errorf(j.loc, "%s: no build context (the Dockerfile came from stdin with no context dir)", j.name)
+		}
+		bc := s.b.bctx
+		return copier.Source{Root: bc.Dir(), Filter: bc.Excluded, FilterExceptions: bc.HasExceptions()}, noop, nil
+	}
+	var lowers []string
+	if dep := s.b.plan.StageByRef(j.from); dep != nil {
+		img, err := s.b.waitStage(ctx, dep)
+		if err != nil {
+			return copier.Source{}, noop, err
+		}
+		lowers = img.Lowers()
+	} else {
+		img, err := s.b.res.Resolve(ctx, j.from)
+		if err != nil {
+			return copier.Source{}, noop, s.b.errorf(j.loc, "%s --from=%s: %v", j.name, j.from, err)
+		}
+		lowers = img.Lowers()
+	}
+	v, err := snapshot.View(ctx, s.b.tmp, lowers)
+	if err != nil {
+		return copier.Source{}, noop, err
+	}
+	return copier.Source{Root: v.Root(), KeepOwner: true}, func() { v.Release() }, nil
+}
+
+// destPath joins a relative COPY dest with WORKDIR, keeping a trailing "/"
+// (and treating "." as a directory), as BuildKit does.
+func (s *stage) destPath(d string) string {
+	p := d
+	if !path.IsAbs(p) {
+		p = path.Join("/", s.img.Config.Config.WorkingDir, p)
+	}
+	if d == "." || d == "" || strings.HasSuffix(d, "/") || strings.HasSuffix(d, "/.") {
+		if !strings.HasSuffix(p, "/") {
+			p += "/"
+		}
+	}
+	return p
+}
+
+// copyHistory is BuildKit's created_by text for COPY and ADD.
+func copyHistory(j copyJob) string {
+	var b strings.Builder
+	b.WriteString(j.name)
+	if j.parents {
+		b.WriteString(" --parents")
+	}
+	if j.chown != "" {
+		b.WriteString(" --chown=" + j.chown)
+	}
+	if j.chmod != "" {
+		b.WriteString(" --chmod=" + j.chmod)
+	}
+	for _, s := range j.srcs {
+		b.WriteString(" " + s)
+	}
+	for _, c := range j.contents {
+		b.WriteString(" <<" + c.Path)
+	}
+	b.WriteString(" " + j.dest)
+	return fmt.Sprint(b.String())
+}

@@ -1,0 +1,172 @@
+package build
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/kiln-build/kiln/image"
+	"github.com/kiln-build/kiln/progress"
+	"github.com/kiln-build/kiln/runtime"
+	"github.com/moby/buildkit/frontend/dockerfile/instructions"
+)
+
+// runRun executes a RUN instruction in a container on a fresh upper dir.
+func (s *stage) runRun(ctx context.Context, c *instructions.RunCommand, step *progress.Step) error {
+	if len(instructions.GetMounts(c)) > 0 {
+		return s.b.errorf(c.Location(), "RUN --mount is not supported yet")
+	}
+	network := runtime.NetworkHost
+	switch instructions.GetNetwork(c) {
+	case instructions.NetworkNone:
+		network = runtime.NetworkNone
+	case instructions.NetworkDefault, instructions.NetworkHost:
+	default:
+		return s.b.errorf(c.Location(), "RUN --network=%s is not supported", instructions.GetNetwork(c))
+	}
+	if sec := instructions.GetSecurity(c); sec != "" && sec != instructions.SecuritySandbox {
+		return s.b.errorf(c.Location(), "RUN --security=%s is not supported", sec)
+	}
+	args, err := s.runArgs(c)
+	if err != nil {
+		return s.b.errorf(c.Location(), "%v", err)
+	}
+	exec, err := s.b.executor()
+	if err != nil {
+		return err
+	}
+	release, err := s.b.acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer release()
+	tail := &tailBuffer{max: 20}
+	out := step.Output(fmt.Sprintf("[%s %d/%d] ", s.ps.Ref(), s.n+1, s.of))
+	var code int
+	err = s.withLayer(ctx, func(root string) error {
+		u, err := resolveUser(root, s.img.Config.Config.User)
+		if err != nil {
+			return err
+		}
+		cwd := s.img.Config.Config.WorkingDir
+		if cwd == "" {
+			cwd = "/"
+		}
+		if err := mkdirAllOwned(root, cwd, int(u.UID), int(u.GID)); err != nil {
+			return fmt.Errorf("creating working dir %s: %w", cwd, err)
+		}
+		env := s.runEnv(u)
+		spec, err := runtime.NewSpec(runtime.Spec{Rootfs: root, Network: network, Process: runtime.Process{
+			Args: args, Env: env, Cwd: cwd, UID: u.UID, GID: u.GID, AdditionalGids: u.Groups}})
+		if err != nil {
+			return err
+		}
+		w := teeWriter{out, tail}
+		code, err = exec.Run(ctx, "kiln-"+randomID(), spec, runtime.Stdio{Stdout: w, Stderr: w})
+		progress.Flush(out)
+		if err != nil {
+			return err
+		}
+		if code != 0 {
+			return &exitError{code: code}
+		}
+		return nil
+	})
+	if err != nil {
+		return s.runError(c, args, err, tail)
+	}
+	prefix := s.runArgsPrefix()
+	shown := args
+	if len(prefix) > 0 {
+		shown = append([]string{fmt.Sprintf("|%d", len(prefix))}, append(prefix, args...)...)
+	}
+	s.history("RUN "+strings.Join(shown, " "), true, true)
+	return nil
+}
+
+type exitError struct{ code int }
+
+func (e *exitError) Error() string { return fmt.Sprintf("exit code: %d", e.code) }
+
+func (s *stage) runError(c *instructions.RunCommand, args []string, err error, tail *tailBuffer) error {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	var ee *exitError
+	msg := err.Error()
+	if errors.As(err, &ee) {
+		msg = fmt.Sprintf("process %q did not complete successfully: exit code: %d", strings.Join(args, " "), ee.code)
+		if ee.code == 137 {
+			msg += " (killed: out of memory or SIGKILL)"
+		} else if ee.code > 128 {
+			msg += fmt.Sprintf(" (killed by signal %d)", ee.code-128)
+		}
+	}
+	if t := tail.String(); t != "" {
+		msg += "\n--- last lines of output ---\n" + t
+	}
+	return s.b.errorf(c.Location(), "RUN %s: %s", strings.Join(c.CmdLine, " "), msg)
+}
+
+// runArgs is the argv of a RUN: shell form through the stage's SHELL, exec
+// form as is, a heredoc as the shell's script.
+func (s *stage) runArgs(c *instructions.RunCommand) ([]string, error) {
+	if len(c.Files) > 0 {
+		if len(c.Files) > 1 || strings.HasPrefix(c.Files[0].Data, "#!") {
+			return nil, errors.New("RUN heredocs with several files or a #! line are not supported yet")
+		}
+		return append(s.shell(), c.Files[0].Data), nil
+	}
+	return s.withShell(c.ShellDependantCmdLine), nil
+}
+
+// runEnv is the process environment: the stage env (ENV and ARG values),
+// proxy build args, and HOME from the user's passwd entry when unset.
+func (s *stage) runEnv(u execUser) []string {
+	env := append([]string(nil), s.env...)
+	for _, k := range proxyArgs {
+		if v, ok := s.b.opts.BuildArgs[k]; ok {
+			env = image.EnvSet(env, k, v)
+		}
+	}
+	if _, ok := image.EnvGet(env, "HOME"); !ok {
+		home := u.Home
+		if home == "" {
+			home = "/"
+		}
+		env = append(env, "HOME="+home)
+	}
+	return env
+}
+
+var proxyArgs = []string{"HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy",
+	"FTP_PROXY", "ftp_proxy", "NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy"}
+
+func (b *builder) executor() (runtime.Executor, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.exec != nil {
+		return b.exec, nil
+	}
+	dir := filepath.Join(b.tmp, "run")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	e, err := runtime.NewLibcontainer(dir)
+	if err != nil {
+		return nil, err
+	}
+	b.exec = e
+	return e, nil
+}
+
+func randomID() string {
+	var b [6]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}

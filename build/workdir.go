@@ -1,0 +1,93 @@
+package build
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+
+	securejoin "github.com/cyphar/filepath-securejoin"
+	"github.com/kiln-build/kiln/image"
+	"github.com/kiln-build/kiln/snapshot"
+	"github.com/moby/buildkit/frontend/dockerfile/instructions"
+)
+
+// runWorkdir sets the working dir and, as BuildKit, creates it in a layer
+// of its own (owned by the stage's USER) unless it is "/".
+func (s *stage) runWorkdir(ctx context.Context, c *instructions.WorkdirCommand) error {
+	wd := c.Path
+	if !path.IsAbs(wd) {
+		wd = path.Join("/", s.img.Config.Config.WorkingDir, wd)
+	}
+	wd = path.Clean(wd)
+	s.img.Config.Config.WorkingDir = wd
+	if wd == "/" {
+		s.history("WORKDIR "+wd, false, false)
+		return nil
+	}
+	err := s.withLayer(ctx, func(root string) error {
+		u, err := resolveUser(root, s.img.Config.Config.User)
+		if err != nil {
+			return err
+		}
+		return mkdirAllOwned(root, wd, int(u.UID), int(u.GID))
+	})
+	if err != nil {
+		return s.b.errorf(c.Location(), "WORKDIR %s: %v", wd, err)
+	}
+	s.history("WORKDIR "+wd, true, false)
+	return nil
+}
+
+// mkdirAllOwned creates dir (absolute, inside root, symlinks resolved within
+// root) and any missing parents, mode 0755, owned by uid:gid.
+func mkdirAllOwned(root, dir string, uid, gid int) error {
+	cur := root
+	for _, part := range strings.Split(strings.Trim(dir, "/"), "/") {
+		if part == "" {
+			continue
+		}
+		next, err := securejoin.SecureJoin(root, strings.TrimPrefix(filepath.Join(cur, part), root))
+		if err != nil {
+			return err
+		}
+		fi, err := os.Stat(next)
+		switch {
+		case err == nil && !fi.IsDir():
+			return fmt.Errorf("%s is not a directory", strings.TrimPrefix(next, root))
+		case os.IsNotExist(err):
+			if err := os.Mkdir(next, 0o755); err != nil {
+				return err
+			}
+			if err := os.Lchown(next, uid, gid); err != nil {
+				return err
+			}
+		case err != nil:
+			return err
+		}
+		cur = next
+	}
+	return nil
+}
+
+// withLayer runs fn on a fresh writable snapshot over the stage's layers
+// and adds the result as a new layer.
+func (s *stage) withLayer(ctx context.Context, fn func(root string) error) error {
+	a, err := snapshot.Prepare(ctx, s.b.tmp, s.img.Lowers())
+	if err != nil {
+		return err
+	}
+	if err := fn(a.Root()); err != nil {
+		a.Release()
+		return err
+	}
+	upper, err := a.Commit()
+	if err != nil {
+		a.Release()
+		return err
+	}
+	s.img.Layers = append(s.img.Layers, image.Layer{Dir: upper})
+	return nil
+}

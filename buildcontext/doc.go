@@ -1,0 +1,2 @@
+// Package buildcontext loads a build context directory and its .dockerignore rules, with docker's semantics.
+package buildcontext

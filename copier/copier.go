@@ -1,0 +1,147 @@
+package copier
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path"
+	"strings"
+
+	"github.com/moby/patternmatcher"
+)
+
+var (
+	// ErrNotFound reports a source that matches nothing in the source root.
+	ErrNotFound = errors.New("copier: not found")
+	// ErrOutsideContext reports a source path, or a symlink on it, that
+	// leads outside the source root.
+	ErrOutsideContext = errors.New("copier: forbidden path outside the build context")
+	// ErrMultipleSources reports several sources copied to a destination that is not a directory.
+	ErrMultipleSources = errors.New("copier: When using COPY with more than one source file, the destination must be a directory and end with a /")
+	// ErrNotDir reports a directory copied onto an existing non-directory.
+	ErrNotDir = errors.New("copier: cannot copy to non-directory")
+	// ErrIsDir reports a file copied onto an existing directory it would replace.
+	ErrIsDir = errors.New("copier: cannot replace directory with file")
+	// ErrInvalidOwner reports a malformed --chown value.
+	ErrInvalidOwner = errors.New("copier: invalid --chown value")
+	// ErrUnknownOwner reports a --chown user or group name missing from the destination's /etc/passwd or /etc/group.
+	ErrUnknownOwner = errors.New("copier: unknown --chown user or group")
+)
+
+// notFoundError names the source that matched nothing; it is ErrNotFound.
+type notFoundError struct{ path string }
+
+func (e *notFoundError) Error() string { return fmt.Sprintf("%q not found", e.path) }
+func (e *notFoundError) Unwrap() error { return ErrNotFound }
+
+// Source is where COPY reads from.
+type Source struct {
+	// Root is the directory source paths are relative to: the build
+	// context directory, or the root filesystem of another stage or image.
+	Root string
+	// Filter, if set, reports whether rel (a slash path relative to Root)
+	// must be skipped, as .dockerignore does; see buildcontext.Context.Excluded.
+	Filter func(rel string) (bool, error)
+	// FilterExceptions tells that Filter has "!" exceptions, so an excluded
+	// directory may hold re-included paths and is walked instead of
+	// skipped (buildcontext.Context.HasExceptions).
+	FilterExceptions bool
+	// KeepOwner keeps the source uid/gid (COPY --from); otherwise files
+	// become 0:0, as for the build context.
+	KeepOwner bool
+}
+
+// Owner is a numeric uid and gid.
+type Owner struct{ UID, GID int }
+
+// Options are COPY's flags.
+type Options struct {
+	// Chown is --chown resolved to numeric ids (see ResolveOwner); nil keeps the default owner.
+	Chown *Owner
+	// Chmod is --chmod: it replaces the permission bits (and setuid,
+	// setgid, sticky) of copied files and directories; nil keeps the source mode.
+	Chmod *os.FileMode
+	// Excludes are the COPY --exclude patterns, relative to each source.
+	Excludes []string
+}
+
+// Copy copies srcs (as written in the Dockerfile, variables expanded, with
+// optional wildcards * ? [..]) from src into the root filesystem destRoot,
+// at dest: an absolute path inside destRoot (already joined with WORKDIR),
+// keeping the trailing slash if the user wrote one.
+//
+// A directory source has its contents copied into dest. A file source is
+// written inside dest when dest ends with "/" or is an existing directory,
+// else it becomes the file dest. Symlinks named as sources are followed,
+// confined to Root; symlinks in copied trees are copied as symlinks.
+func Copy(ctx context.Context, src Source, srcs []string, destRoot, dest string, opts Options) error {
+	c, err := newCopier(src, destRoot, opts)
+	if err != nil {
+		return err
+	}
+	items, err := c.collect(ctx, srcs)
+	if err != nil {
+		return err
+	}
+	if len(items) == 0 {
+		return fmt.Errorf("%w: no source files were specified", ErrNotFound)
+	}
+	destIsDir := wantsDir(dest)
+	if len(items) > 1 && !destIsDir && !items[0].fi.IsDir() {
+		isDir, err := c.dst.isDir(dest)
+		if err != nil {
+			return err
+		}
+		if !isDir {
+			return ErrMultipleSources
+		}
+	}
+	group := -1
+	for _, it := range items {
+		if it.group != group { // hard links are tracked per Dockerfile source
+			group = it.group
+			c.links = map[inodeKey]string{}
+		}
+		if err := c.copyItem(ctx, it, dest, destIsDir); err != nil {
+			return fmt.Errorf("copying %s: %w", it.name, err)
+		}
+	}
+	return nil
+}
+
+// copier holds the state of one Copy call.
+type copier struct {
+	src      sourceFS
+	dst      destFS
+	opts     Options
+	excludes *patternmatcher.PatternMatcher // nil without --exclude
+	links    map[inodeKey]string            // source inode → first copy
+}
+
+func newCopier(src Source, destRoot string, opts Options) (*copier, error) {
+	c := &copier{
+		src:   sourceFS{Source: src},
+		dst:   destFS{root: destRoot, owner: opts.Chown},
+		opts:  opts,
+		links: map[inodeKey]string{},
+	}
+	if len(opts.Excludes) > 0 {
+		pm, err := patternmatcher.New(opts.Excludes)
+		if err != nil {
+			return nil, fmt.Errorf("invalid --exclude patterns %q: %w", opts.Excludes, err)
+		}
+		c.excludes = pm
+	}
+	return c, nil
+}
+
+// wantsDir reports whether dest, as written, names a directory.
+func wantsDir(dest string) bool {
+	return dest == "" || dest == "." || strings.HasSuffix(dest, "/") || strings.HasSuffix(dest, "/.")
+}
+
+// cleanDest returns dest as a clean absolute slash path.
+func cleanDest(dest string) string {
+	return path.Clean("/" + dest)
+}

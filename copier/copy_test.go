@@ -1,0 +1,160 @@
+package copier
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+)
+
+// contextTree is the build context used by TestCopy.
+var contextTree = tree{
+	"a.txt":           "A",
+	"b.txt":           "B",
+	"c.go":            "C",
+	"dir/f1":          "F1",
+	"dir/sub/f2":      "F2",
+	"dir/empty/":      "",
+	"dir/rel-link":    "->f1",
+	"src1/x.go":       "X1",
+	"src2/y.go":       "Y2",
+	"src2/z.txt":      "Z2",
+	"link.txt":        "->a.txt",
+	"dirlink":         "->dir",
+	"abs-link":        "->/a.txt",
+	"escape":          "->../../..",
+	"nested/up":       "->../dir",
+	"nested/escapeup": "->../../x",
+}
+
+func TestCopy(t *testing.T) {
+	tests := []struct {
+		name     string
+		srcs     []string
+		dest     string
+		existing tree // in destRoot before the copy
+		want     tree // destRoot after the copy (nil when wantErr)
+		wantErr  error
+		errText  string
+	}{
+		{name: "file to new name", srcs: []string{"a.txt"}, dest: "/x",
+			want: tree{"x": "A"}},
+		{name: "file into slash dir", srcs: []string{"a.txt"}, dest: "/d/e/",
+			want: tree{"d/": "", "d/e/": "", "d/e/a.txt": "A"}},
+		{name: "file into existing dir without slash", srcs: []string{"a.txt"}, dest: "/d",
+			existing: tree{"d/": ""}, want: tree{"d/": "", "d/a.txt": "A"}},
+		{name: "file overwrites file", srcs: []string{"a.txt"}, dest: "/x",
+			existing: tree{"x": "old"}, want: tree{"x": "A"}},
+		{name: "file onto dir in the way", srcs: []string{"a.txt"}, dest: "/d/",
+			existing: tree{"d/a.txt/": ""}, wantErr: ErrIsDir},
+		{name: "absolute source is relative to root", srcs: []string{"/a.txt"}, dest: "/x",
+			want: tree{"x": "A"}},
+		{name: "dir contents", srcs: []string{"dir"}, dest: "/d",
+			want: tree{"d/": "", "d/f1": "F1", "d/sub/": "", "d/sub/f2": "F2", "d/empty/": "", "d/rel-link": "->f1"}},
+		{name: "dir merges into existing", srcs: []string{"dir/sub"}, dest: "/d/",
+			existing: tree{"d/old": "O"}, want: tree{"d/": "", "d/old": "O", "d/f2": "F2"}},
+		{name: "dir onto file", srcs: []string{"dir/sub"}, dest: "/d",
+			existing: tree{"d": "file"}, wantErr: ErrNotDir},
+		{name: "root source", srcs: []string{"."}, dest: "/r/", existing: nil,
+			want: prefixed("r/", contextTree)},
+		{name: "several sources into slash dir", srcs: []string{"a.txt", "b.txt", "src1"}, dest: "/d/",
+			want: tree{"d/": "", "d/a.txt": "A", "d/b.txt": "B", "d/x.go": "X1"}},
+		{name: "several sources without slash", srcs: []string{"a.txt", "b.txt"}, dest: "/d",
+			wantErr: ErrMultipleSources, errText: "destination must be a directory and end with a /"},
+		{name: "several sources into existing dir without slash", srcs: []string{"a.txt", "b.txt"}, dest: "/d",
+			existing: tree{"d/": ""}, want: tree{"d/": "", "d/a.txt": "A", "d/b.txt": "B"}},
+		{name: "several dir sources merge", srcs: []string{"src1", "src2"}, dest: "/d",
+			want: tree{"d/": "", "d/x.go": "X1", "d/y.go": "Y2", "d/z.txt": "Z2"}},
+		{name: "wildcard", srcs: []string{"*.txt"}, dest: "/d/",
+			want: tree{"d/": "", "d/a.txt": "A", "d/b.txt": "B", "d/link.txt": "A"}},
+		{name: "wildcard several matches without slash", srcs: []string{"*.txt"}, dest: "/d",
+			wantErr: ErrMultipleSources},
+		{name: "wildcard single match names the file", srcs: []string{"*.go"}, dest: "/x",
+			want: tree{"x": "C"}},
+		{name: "wildcard per component", srcs: []string{"src?/*.go"}, dest: "/d/",
+			want: tree{"d/": "", "d/x.go": "X1", "d/y.go": "Y2"}},
+		{name: "wildcard class", srcs: []string{"[ab].txt"}, dest: "/d/",
+			want: tree{"d/": "", "d/a.txt": "A", "d/b.txt": "B"}},
+		{name: "wildcard dir copies contents", srcs: []string{"src*"}, dest: "/d/",
+			want: tree{"d/": "", "d/x.go": "X1", "d/y.go": "Y2", "d/z.txt": "Z2"}},
+		{name: "wildcard matching nothing", srcs: []string{"*.none"}, dest: "/d/",
+			wantErr: ErrNotFound, errText: "no source files were specified"},
+		{name: "wildcard matching nothing beside a source", srcs: []string{"*.none", "a.txt"}, dest: "/d/",
+			want: tree{"d/": "", "d/a.txt": "A"}},
+		{name: "missing source", srcs: []string{"missing.txt"}, dest: "/d/",
+			wantErr: ErrNotFound, errText: `"missing.txt" not found`},
+		{name: "missing parent of wildcard", srcs: []string{"nodir/*.go"}, dest: "/d/",
+			wantErr: ErrNotFound},
+		{name: "dotdot escape", srcs: []string{"../x"}, dest: "/d/", wantErr: ErrOutsideContext},
+		{name: "dotdot escape after clean", srcs: []string{"dir/../../x"}, dest: "/d/", wantErr: ErrOutsideContext},
+		{name: "symlink escape in the middle", srcs: []string{"escape/etc/passwd"}, dest: "/d/", wantErr: ErrOutsideContext},
+		{name: "symlink escape at the end", srcs: []string{"nested/escapeup"}, dest: "/d/", wantErr: ErrOutsideContext},
+		{name: "relative symlink in the middle", srcs: []string{"nested/up/f1"}, dest: "/x",
+			want: tree{"x": "F1"}},
+		{name: "absolute symlink is confined", srcs: []string{"abs-link"}, dest: "/d/",
+			want: tree{"d/": "", "d/abs-link": "A"}},
+		{name: "final symlink is followed", srcs: []string{"link.txt"}, dest: "/d/",
+			want: tree{"d/": "", "d/link.txt": "A"}},
+		{name: "final symlink to dir copies contents", srcs: []string{"dirlink"}, dest: "/d",
+			want: tree{"d/": "", "d/f1": "F1", "d/sub/": "", "d/sub/f2": "F2", "d/empty/": "", "d/rel-link": "->f1"}},
+		{name: "dest symlink followed", srcs: []string{"a.txt"}, dest: "/bin/",
+			existing: tree{"usr/bin/": "", "bin": "->usr/bin"},
+			want:     tree{"usr/": "", "usr/bin/": "", "usr/bin/a.txt": "A", "bin": "->usr/bin"}},
+		{name: "dest absolute symlink stays in root", srcs: []string{"a.txt"}, dest: "/out/",
+			existing: tree{"out": "->/../../tmp/elsewhere"},
+			want:     tree{"out": "->/../../tmp/elsewhere", "tmp/": "", "tmp/elsewhere/": "", "tmp/elsewhere/a.txt": "A"}},
+		{name: "dest final symlink to file is written through", srcs: []string{"a.txt"}, dest: "/x",
+			existing: tree{"x": "->real", "real": "old"}, want: tree{"x": "->real", "real": "A"}},
+		{name: "dest trailing dot", srcs: []string{"a.txt"}, dest: "/d/.",
+			want: tree{"d/": "", "d/a.txt": "A"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srcRoot, destRoot := t.TempDir(), t.TempDir()
+			build(t, srcRoot, contextTree)
+			build(t, destRoot, tt.existing)
+			err := Copy(context.Background(), Source{Root: srcRoot}, tt.srcs, destRoot, tt.dest, Options{})
+			if tt.wantErr != nil {
+				if !errors.Is(err, tt.wantErr) {
+					t.Fatalf("err = %v, want %v", err, tt.wantErr)
+				}
+				if !strings.Contains(err.Error(), tt.errText) {
+					t.Fatalf("err = %q, want it to contain %q", err, tt.errText)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			diffTrees(t, snapshot(t, destRoot), tt.want)
+		})
+	}
+}
+
+// prefixed returns files with every path under dir (a "dir/" prefix), plus dir itself.
+func prefixed(dir string, files tree) tree {
+	out := tree{dir: ""}
+	for p, c := range files {
+		out[dir+p] = c
+		for i := strings.Index(p, "/"); i >= 0 && i < len(p)-1; {
+			out[dir+p[:i+1]] = ""
+			j := strings.Index(p[i+1:], "/")
+			if j < 0 {
+				break
+			}
+			i += j + 1
+		}
+	}
+	return out
+}
+
+func TestCopyCancelled(t *testing.T) {
+	srcRoot, destRoot := t.TempDir(), t.TempDir()
+	build(t, srcRoot, contextTree)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	err := Copy(ctx, Source{Root: srcRoot}, []string{"dir"}, destRoot, "/d/", Options{})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+}

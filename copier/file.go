@@ -1,0 +1,134 @@
+package copier
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+)
+
+// copyNonDir copies a regular file, symlink or special file to target,
+// replacing any non-directory already there.
+func (c *copier) copyNonDir(src, target string, fi os.FileInfo) error {
+	if err := removeNonDir(target); err != nil {
+		return err
+	}
+	switch mode := fi.Mode(); {
+	case mode.IsRegular():
+		if first, ok := c.linkSource(fi, target); ok {
+			if err := os.Link(first, target); err != nil {
+				return fmt.Errorf("creating hard link: %w", err)
+			}
+			return nil
+		}
+		if err := copyFileContent(src, target); err != nil {
+			return err
+		}
+	case mode&os.ModeSymlink != 0:
+		link, err := os.Readlink(src)
+		if err != nil {
+			return err
+		}
+		if err := os.Symlink(link, target); err != nil {
+			return err
+		}
+	default:
+		if err := mknod(target, fi); err != nil {
+			return fmt.Errorf("creating %s: %w", target, err)
+		}
+	}
+	return c.applyMeta(src, target, fi)
+}
+
+// linkSource returns the copy of an earlier hard link to the same inode,
+// or records target as the first copy.
+func (c *copier) linkSource(fi os.FileInfo, target string) (string, bool) {
+	key, nlink := inodeOf(fi)
+	if nlink < 2 {
+		return "", false
+	}
+	if first, ok := c.links[key]; ok {
+		return first, true
+	}
+	c.links[key] = target
+	return "", false
+}
+
+// removeNonDir clears target for a new file; a directory is left in place and reported.
+func removeNonDir(target string) error {
+	fi, err := os.Lstat(target)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if fi.IsDir() {
+		return fmt.Errorf("%w: %s", ErrIsDir, target)
+	}
+	return os.Remove(target)
+}
+
+// copyFileContent copies the bytes of src into the new file target.
+func copyFileContent(src, target string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(target, os.O_WRONLY|os.O_CREATE|os.O_EXCL|oNoFollow, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return fmt.Errorf("copying %s: %w", src, err)
+	}
+	return out.Close()
+}
+
+// applyMeta sets owner, mode, times and xattrs of target from the source
+// entry, in BuildKit's order (chown before chmod, which keeps setuid bits).
+func (c *copier) applyMeta(src, target string, fi os.FileInfo) error {
+	uid, gid := 0, 0
+	if c.src.KeepOwner {
+		uid, gid = ownerOf(fi)
+	}
+	if c.opts.Chown != nil {
+		uid, gid = c.opts.Chown.UID, c.opts.Chown.GID
+	}
+	if err := lchown(target, uid, gid); err != nil {
+		return err
+	}
+	if fi.Mode()&os.ModeSymlink == 0 {
+		mode := fi.Mode() & (os.ModePerm | os.ModeSetuid | os.ModeSetgid | os.ModeSticky)
+		if c.opts.Chmod != nil {
+			mode = chmodMode(*c.opts.Chmod)
+		}
+		if err := os.Chmod(target, mode); err != nil {
+			return err
+		}
+	}
+	if err := setTimes(target, fi); err != nil {
+		return err
+	}
+	copyXattrs(src, target)
+	return nil
+}
+
+// chmodMode converts a --chmod value, given either with os.Mode* special
+// bits or with raw octal 04000/02000/01000 bits, to an os.FileMode.
+func chmodMode(m os.FileMode) os.FileMode {
+	out := m & (os.ModePerm | os.ModeSetuid | os.ModeSetgid | os.ModeSticky)
+	if m&0o4000 != 0 {
+		out |= os.ModeSetuid
+	}
+	if m&0o2000 != 0 {
+		out |= os.ModeSetgid
+	}
+	if m&0o1000 != 0 {
+		out |= os.ModeSticky
+	}
+	return out
+}

@@ -1,0 +1,180 @@
+package copier
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+)
+
+// copyItem copies one resolved source to dest, following BuildKit's
+// fsutil Copy: the destination's parent (or dest itself, with a trailing
+// slash) is created first; a file lands inside dest when dest is a
+// directory; a directory's contents are merged into dest.
+func (c *copier) copyItem(ctx context.Context, it item, dest string, destIsDir bool) error {
+	ensure := cleanDest(dest)
+	if !destIsDir {
+		ensure = path.Dir(ensure)
+	}
+	if _, err := c.dst.mkdirAll(ensure); err != nil {
+		return err
+	}
+	target, err := c.dst.join(cleanDest(dest))
+	if err != nil {
+		return err
+	}
+	dfi, err := os.Stat(target)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("stat destination: %w", err)
+	}
+	if !it.fi.IsDir() {
+		if dfi != nil && dfi.IsDir() {
+			target = filepath.Join(target, it.name)
+		}
+		w := &walk{c: c, base: it.real}
+		return w.entry(ctx, "", target, it.fi)
+	}
+	if dfi == nil {
+		if err := c.dst.mkdirHost(target); err != nil {
+			return err
+		}
+	} else if !dfi.IsDir() {
+		return fmt.Errorf("%w: %s", ErrNotDir, c.dst.inRoot(target))
+	}
+	w := &walk{c: c, base: it.real}
+	return w.children(ctx, "", target)
+}
+
+// walk copies the tree below one source, tracking excluded directories
+// whose creation waits for a re-included descendant.
+type walk struct {
+	c       *copier
+	base    string        // Root-relative real path of the source
+	pending []*pendingDir // excluded ancestors of the current entry
+}
+
+// pendingDir is an excluded directory created only if something below it is copied.
+type pendingDir struct {
+	target  string
+	fi      os.FileInfo
+	created bool
+}
+
+// children copies the entries of the source directory rel (relative to
+// the source) into the existing directory target.
+func (w *walk) children(ctx context.Context, rel, target string) error {
+	entries, err := os.ReadDir(w.c.src.abs(path.Join(w.base, rel)))
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		child := path.Join(rel, e.Name())
+		fi, err := os.Lstat(w.c.src.abs(path.Join(w.base, child)))
+		if err != nil {
+			return err
+		}
+		if err := w.entry(ctx, child, filepath.Join(target, e.Name()), fi); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// entry copies the source entry rel ("" for a top-level file) to target.
+func (w *walk) entry(ctx context.Context, rel, target string, fi os.FileInfo) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	include, descend, err := w.filter(rel, fi)
+	if err != nil {
+		return err
+	}
+	if fi.IsDir() {
+		if !include && !descend {
+			return nil
+		}
+		return w.dir(ctx, rel, target, fi, include)
+	}
+	if !include {
+		return nil
+	}
+	if err := w.createPending(); err != nil {
+		return err
+	}
+	return w.c.copyNonDir(w.c.src.abs(path.Join(w.base, rel)), target, fi)
+}
+
+// filter applies .dockerignore (Filter) and --exclude to rel. descend
+// tells whether an excluded directory may still hold included paths.
+func (w *walk) filter(rel string, fi os.FileInfo) (include, descend bool, err error) {
+	if rel == "" {
+		return true, true, nil
+	}
+	ignored, err := w.c.src.excluded(path.Join(w.base, rel))
+	if err != nil {
+		return false, false, err
+	}
+	excluded := false
+	if w.c.excludes != nil {
+		excluded, err = w.c.excludes.MatchesOrParentMatches(filepath.FromSlash(rel))
+		if err != nil {
+			return false, false, fmt.Errorf("matching --exclude: %w", err)
+		}
+	}
+	descend = (!ignored || w.c.src.FilterExceptions) &&
+		(!excluded || w.c.excludes.Exclusions())
+	return !ignored && !excluded, descend, nil
+}
+
+// dir copies the source directory rel to target. An excluded directory is
+// only created once a descendant is copied.
+func (w *walk) dir(ctx context.Context, rel, target string, fi os.FileInfo, include bool) error {
+	p := &pendingDir{target: target, fi: fi}
+	w.pending = append(w.pending, p)
+	defer func() { w.pending = w.pending[:len(w.pending)-1] }()
+	if include {
+		if err := w.createPending(); err != nil {
+			return err
+		}
+	}
+	if err := w.children(ctx, rel, target); err != nil {
+		return err
+	}
+	if !p.created {
+		return nil
+	}
+	return w.c.applyMeta(w.c.src.abs(path.Join(w.base, rel)), target, fi)
+}
+
+// createPending creates the directories on the current path that are not created yet.
+func (w *walk) createPending() error {
+	for _, p := range w.pending {
+		if p.created {
+			continue
+		}
+		if err := ensureDir(p.target, p.fi); err != nil {
+			return err
+		}
+		p.created = true
+	}
+	return nil
+}
+
+// ensureDir makes target a directory: an existing one is kept (merged),
+// anything else in the way is an error, as in BuildKit.
+func ensureDir(target string, fi os.FileInfo) error {
+	st, err := os.Lstat(target)
+	if err == nil {
+		if !st.IsDir() {
+			return fmt.Errorf("%w: %s", ErrNotDir, target)
+		}
+		return nil
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	return os.Mkdir(target, fi.Mode().Perm()|0o700)
+}

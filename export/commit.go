@@ -1,0 +1,161 @@
+package export
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"hash"
+	"io"
+	goruntime "runtime"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/kiln-build/kiln/archive"
+	"github.com/kiln-build/kiln/image"
+	"github.com/kiln-build/kiln/store"
+	"github.com/klauspost/compress/zstd"
+	"github.com/klauspost/pgzip"
+	digest "github.com/opencontainers/go-digest"
+	"golang.org/x/sync/errgroup"
+)
+
+// Compression of new layers.
+type Compression string
+
+const (
+	Gzip         Compression = "gzip"
+	Zstd         Compression = "zstd"
+	Uncompressed Compression = "uncompressed"
+)
+
+// ParseCompression checks a --compression value.
+func ParseCompression(s string) (Compression, error) {
+	switch c := Compression(s); c {
+	case "", Gzip:
+		return Gzip, nil
+	case Zstd, Uncompressed:
+		return c, nil
+	}
+	return "", fmt.Errorf("--compression=%s: want gzip, zstd or uncompressed", s)
+}
+
+// Commit writes img's new layers as blobs (in parallel), then its config and
+// manifest, into st. It fills in each layer's DiffID and Blob and returns
+// the manifest's descriptor. Layers that already have a blob are reused as
+// they are.
+func Commit(ctx context.Context, st *store.Store, img *image.Image, comp Compression) (v1.Descriptor, error) {
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(goruntime.NumCPU())
+	for i := range img.Layers {
+		l := &img.Layers[i]
+		if l.Blob.Digest != (v1.Hash{}) {
+			l.Blob.MediaType = ociMediaType(l.Blob.MediaType)
+			continue
+		}
+		g.Go(func() error { return writeLayerBlob(gctx, st, l, comp) })
+	}
+	if err := g.Wait(); err != nil {
+		return v1.Descriptor{}, err
+	}
+	cfg := img.Config
+	cfg.RootFS.Type = "layers"
+	cfg.RootFS.DiffIDs = nil
+	for _, l := range img.Layers {
+		cfg.RootFS.DiffIDs = append(cfg.RootFS.DiffIDs, digestOf(l.DiffID))
+	}
+	for i := len(cfg.History) - 1; i >= 0; i-- {
+		if cfg.History[i].Created != nil {
+			cfg.Created = cfg.History[i].Created
+			break
+		}
+	}
+	raw, err := json.Marshal(cfg)
+	if err != nil {
+		return v1.Descriptor{}, err
+	}
+	cd, err := st.WriteBlobBytes(raw)
+	if err != nil {
+		return v1.Descriptor{}, err
+	}
+	m := v1.Manifest{SchemaVersion: 2, MediaType: types.OCIManifestSchema1,
+		Config: v1.Descriptor{MediaType: types.OCIConfigJSON, Digest: cd, Size: int64(len(raw))}}
+	for _, l := range img.Layers {
+		m.Layers = append(m.Layers, l.Blob)
+	}
+	mraw, err := json.Marshal(m)
+	if err != nil {
+		return v1.Descriptor{}, err
+	}
+	md, err := st.WriteBlobBytes(mraw)
+	if err != nil {
+		return v1.Descriptor{}, err
+	}
+	img.Digest = md
+	return v1.Descriptor{MediaType: types.OCIManifestSchema1, Digest: md, Size: int64(len(mraw))}, nil
+}
+
+// writeLayerBlob tars l.Dir, computing the diff ID on the way, compresses it
+// and stores the blob.
+func writeLayerBlob(ctx context.Context, st *store.Store, l *image.Layer, comp Compression) error {
+	bw, err := st.NewBlobWriter()
+	if err != nil {
+		return err
+	}
+	zw, mt, err := compressor(bw, comp)
+	if err != nil {
+		bw.Abort()
+		return err
+	}
+	diff := sha256.New()
+	if err := archive.WriteLayer(ctx, io.MultiWriter(zw, diff), l.Dir); err != nil {
+		bw.Abort()
+		return fmt.Errorf("exporting layer: %w", err)
+	}
+	if err := zw.Close(); err != nil {
+		bw.Abort()
+		return err
+	}
+	d, size, err := bw.Commit(v1.Hash{})
+	if err != nil {
+		return err
+	}
+	l.DiffID = hashOf(diff)
+	l.Blob = v1.Descriptor{MediaType: mt, Digest: d, Size: size}
+	return nil
+}
+
+func compressor(w io.Writer, comp Compression) (io.WriteCloser, types.MediaType, error) {
+	switch comp {
+	case Zstd:
+		zw, err := zstd.NewWriter(w)
+		return zw, types.OCILayerZStd, err
+	case Uncompressed:
+		return nopCloser{w}, types.OCIUncompressedLayer, nil
+	default:
+		return pgzip.NewWriter(w), types.OCILayer, nil
+	}
+}
+
+type nopCloser struct{ io.Writer }
+
+func (nopCloser) Close() error { return nil }
+
+// ociMediaType maps docker layer media types to their OCI equivalents, so a
+// base image's blobs fit in an OCI manifest unchanged.
+func ociMediaType(mt types.MediaType) types.MediaType {
+	switch mt {
+	case types.DockerLayer:
+		return types.OCILayer
+	case types.DockerUncompressedLayer:
+		return types.OCIUncompressedLayer
+	}
+	return mt
+}
+
+func hashOf(h hash.Hash) v1.Hash {
+	return v1.Hash{Algorithm: "sha256", Hex: hex.EncodeToString(h.Sum(nil))}
+}
+
+func digestOf(h v1.Hash) digest.Digest { return digest.Digest(h.String()) }

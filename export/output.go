@@ -1,0 +1,73 @@
+package export
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Output is one --output of kiln build, as buildx spells it.
+type Output struct {
+	Type string // image, oci, docker, tar, local, registry
+	Dest string // file or dir; "-" = stdout for archives
+	Push bool
+	Name string // name=… overrides the -t tags for this output
+}
+
+// ParseOutput parses "type=oci,dest=out.tar", "type=image,push=true", or the
+// shorthands "DIR" (local) and "-" (tar to stdout).
+func ParseOutput(s string) (Output, error) {
+	if s == "" {
+		return Output{}, fmt.Errorf("--output: empty value")
+	}
+	if !strings.Contains(s, "=") {
+		if s == "-" {
+			return Output{Type: "tar", Dest: "-"}, nil
+		}
+		return Output{Type: "local", Dest: s}, nil
+	}
+	var o Output
+	for _, field := range strings.Split(s, ",") {
+		k, v, ok := strings.Cut(field, "=")
+		if !ok {
+			return o, fmt.Errorf("--output %q: %q is not key=value", s, field)
+		}
+		switch strings.ToLower(strings.TrimSpace(k)) {
+		case "type":
+			o.Type = v
+		case "dest":
+			o.Dest = v
+		case "push":
+			o.Push = v == "true" || v == "1"
+		case "name":
+			o.Name = v
+		case "compression", "oci-mediatypes", "unpack", "store":
+			// accepted as buildx does; kiln's defaults apply
+		default:
+			return o, fmt.Errorf("--output %q: unknown attribute %q", s, k)
+		}
+	}
+	switch o.Type {
+	case "image", "registry":
+	case "oci", "docker", "tar":
+		if o.Dest == "" {
+			return o, fmt.Errorf("--output %q: type=%s needs dest=FILE (or dest=-)", s, o.Type)
+		}
+	case "local":
+		if o.Dest == "" || o.Dest == "-" {
+			return o, fmt.Errorf("--output %q: type=local needs dest=DIR", s)
+		}
+	case "":
+		return o, fmt.Errorf("--output %q: missing type=", s)
+	default:
+		return o, fmt.Errorf("--output %q: unknown type %q (want image, registry, oci, docker, tar or local)", s, o.Type)
+	}
+	if o.Type == "registry" {
+		o.Push = true
+	}
+	return o, nil
+}
+
+// NeedsCommit reports whether the output needs the image's layer blobs.
+func (o Output) NeedsCommit() bool {
+	return o.Type != "local" && o.Type != "tar"
+}

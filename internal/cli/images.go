@@ -1,0 +1,174 @@
+package cli
+
+import (
+	"fmt"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/kiln-build/kiln/export"
+	"github.com/kiln-build/kiln/source"
+	"github.com/spf13/cobra"
+)
+
+func newImagesCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "images",
+		Short: "List the images in the store",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			st, err := g.open()
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			imgs, err := st.Images()
+			if err != nil {
+				return err
+			}
+			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 3, ' ', 0)
+			fmt.Fprintln(tw, "REPOSITORY\tTAG\tIMAGE ID\tSIZE")
+			for _, im := range imgs {
+				repo, tag := splitTag(source.Familiar(im.Name))
+				id, size := "-", int64(0)
+				if img, err := export.StoredImage(st, im.Descriptor); err == nil {
+					if d, err := img.ConfigName(); err == nil {
+						id = d.Hex[:12]
+					}
+					if m, err := img.Manifest(); err == nil {
+						for _, l := range m.Layers {
+							size += l.Size
+						}
+					}
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", repo, tag, id, humanSize(size))
+			}
+			return tw.Flush()
+		},
+	}
+}
+
+func splitTag(n string) (string, string) {
+	if i := strings.LastIndex(n, "@"); i > 0 {
+		return n[:i], n[i+1:]
+	}
+	if i := strings.LastIndex(n, ":"); i > strings.LastIndex(n, "/") {
+		return n[:i], n[i+1:]
+	}
+	return n, ""
+}
+
+func humanSize(n int64) string {
+	switch {
+	case n >= 1e9:
+		return fmt.Sprintf("%.2fGB", float64(n)/1e9)
+	case n >= 1e6:
+		return fmt.Sprintf("%.1fMB", float64(n)/1e6)
+	case n >= 1e3:
+		return fmt.Sprintf("%.1fkB", float64(n)/1e3)
+	}
+	return fmt.Sprintf("%dB", n)
+}
+
+func newTagCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "tag SOURCE TARGET",
+		Short: "Give an image in the store another name",
+		Args:  cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			st, err := g.open()
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			src, err := source.Normalize(args[0])
+			if err != nil {
+				return err
+			}
+			dst, err := source.Normalize(args[1])
+			if err != nil {
+				return err
+			}
+			desc, err := st.Lookup(src)
+			if err != nil {
+				return fmt.Errorf("tag: no image %s in the store", args[0])
+			}
+			return st.Tag(dst, desc)
+		},
+	}
+}
+
+func newRmCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:     "rm NAME...",
+		Aliases: []string{"rmi"},
+		Short:   "Remove image names from the store (kiln prune frees the space)",
+		Args:    cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			st, err := g.open()
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			for _, a := range args {
+				n, err := source.Normalize(a)
+				if err != nil {
+					return err
+				}
+				if err := st.Untag(n); err != nil {
+					return fmt.Errorf("rm: no image %s in the store", a)
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "Untagged: %s\n", source.Familiar(n))
+			}
+			return nil
+		},
+	}
+}
+
+func newPushCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "push NAME [REF]",
+		Short: "Push an image from the store to a registry (to REF if given)",
+		Args:  cobra.RangeArgs(1, 2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			st, err := g.open()
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			n, err := source.Normalize(args[0])
+			if err != nil {
+				return err
+			}
+			desc, err := st.Lookup(n)
+			if err != nil {
+				return fmt.Errorf("push: no image %s in the store", args[0])
+			}
+			ref := args[0]
+			if len(args) == 2 {
+				ref = args[1]
+			}
+			return export.Push(cmd.Context(), st, desc, []string{ref}, nil)
+		},
+	}
+}
+
+func newPruneCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "prune",
+		Short: "Remove cached snapshots and blobs no image name refers to",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			st, err := g.open()
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			rep, err := st.Prune()
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "removed %d snapshots and %d blobs, %s freed\n", rep.Snapshots, rep.Blobs, humanSize(rep.Bytes))
+			return nil
+		},
+	}
+}

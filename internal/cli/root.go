@@ -1,0 +1,53 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/kiln-build/kiln/store"
+	"github.com/spf13/cobra"
+)
+
+type globals struct {
+	root   string
+	stdin  io.Reader
+	stdout io.Writer
+	stderr io.Writer
+}
+
+func (g *globals) open() (*store.Store, error) {
+	return store.Open(g.root)
+}
+
+// Execute runs the kiln command line and returns the process exit code.
+func Execute(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	g := &globals{stdin: stdin, stdout: stdout, stderr: stderr}
+	root := &cobra.Command{
+		Use:           "kiln",
+		Short:         "kiln builds container images from Dockerfiles, without a daemon",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetArgs(args)
+	root.SetIn(stdin)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.PersistentFlags().StringVar(&g.root, "root", store.DefaultRoot(), "store directory")
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return fmt.Errorf("%s: %w (see %s --help)", c.CommandPath(), err, c.CommandPath())
+	})
+	root.AddCommand(newBuildCmd(g), newImagesCmd(g), newTagCmd(g), newRmCmd(g), newPushCmd(g),
+		newSaveCmd(g), newLoadCmd(g), newImportCmd(g), newPruneCmd(g))
+	if err := root.ExecuteContext(ctx); err != nil {
+		if errors.Is(err, context.Canceled) {
+			fmt.Fprintln(stderr, "kiln: interrupted")
+			return 130
+		}
+		fmt.Fprintln(stderr, "kiln: "+strings.TrimSpace(err.Error()))
+		return 1
+	}
+	return 0
+}

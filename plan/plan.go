@@ -1,0 +1,181 @@
+package plan
+
+import (
+	"fmt"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/kiln-build/kiln/dockerfile"
+	"github.com/moby/buildkit/frontend/dockerfile/instructions"
+	"github.com/moby/buildkit/frontend/dockerfile/shell"
+)
+
+// Options are the inputs of planning besides the Dockerfile.
+type Options struct {
+	BuildArgs map[string]string // --build-arg values
+	Target    string            // --target; "" = last stage
+}
+
+// Plan is a Dockerfile's stage graph, resolved for one build.
+type Plan struct {
+	File   *dockerfile.File
+	Stages []*Stage
+	Target *Stage
+	// Order lists the stages the target needs, each after its dependencies.
+	Order []*Stage
+	// Skipped lists the stages the target does not need.
+	Skipped []*Stage
+	// Global holds the ARGs before the first FROM, resolved (build args
+	// override defaults), plus the automatic platform ARGs.
+	Global    map[string]string
+	BuildArgs map[string]string
+}
+
+// Stage is one FROM block.
+type Stage struct {
+	Index     int
+	Name      string // lower-case, "" if unnamed
+	Inst      *instructions.Stage
+	Base      string // FROM argument after expansion ("scratch", an image ref, or a stage)
+	BaseStage *Stage // set when FROM names an earlier stage
+	Deps      []*Stage
+	Images    []string // COPY --from=<image> and RUN --mount from=<image> refs
+}
+
+// Ref is how the stage is shown to users: its name, or its index.
+func (s *Stage) Ref() string {
+	if s.Name != "" {
+		return s.Name
+	}
+	return "stage-" + strconv.Itoa(s.Index)
+}
+
+// New plans f for opts.
+func New(f *dockerfile.File, opts Options) (*Plan, error) {
+	p := &Plan{File: f, BuildArgs: opts.BuildArgs}
+	if err := p.resolveGlobals(); err != nil {
+		return nil, err
+	}
+	lex := shell.NewLex(f.EscapeToken)
+	byName := map[string]*Stage{}
+	for i := range f.Stages {
+		st := &Stage{Index: i, Name: strings.ToLower(f.Stages[i].Name), Inst: &f.Stages[i]}
+		res, err := lex.ProcessWordWithMatches(st.Inst.BaseName, shell.EnvsFromSlice(p.globalEnv()))
+		if err != nil {
+			return nil, p.errorf(st.Inst.Location, "FROM %s: %v", st.Inst.BaseName, err)
+		}
+		st.Base = res.Result
+		if st.Base == "" {
+			return nil, p.errorf(st.Inst.Location, "FROM: base name (%s) should not be blank", st.Inst.BaseName)
+		}
+		if b, ok := byName[strings.ToLower(st.Base)]; ok {
+			st.BaseStage = b
+		}
+		if st.Name != "" {
+			if _, dup := byName[st.Name]; dup {
+				return nil, p.errorf(st.Inst.Location, "duplicate stage name %q", st.Inst.Name)
+			}
+			byName[st.Name] = st
+		}
+		p.Stages = append(p.Stages, st)
+	}
+	for _, st := range p.Stages {
+		if err := p.linkDeps(st, byName); err != nil {
+			return nil, err
+		}
+	}
+	if err := p.pickTarget(opts.Target, byName); err != nil {
+		return nil, err
+	}
+	if p.Target.Name != "" {
+		p.Global["TARGETSTAGE"] = p.Target.Name
+	}
+	return p, p.order()
+}
+
+func (p *Plan) errorf(loc any, format string, args ...any) error {
+	return planError(p.File.Name, loc, format, args...)
+}
+
+// StageByRef finds a stage by name (any case) or index, as --from does.
+func (p *Plan) StageByRef(ref string) *Stage {
+	for _, s := range p.Stages {
+		if s.Name != "" && s.Name == strings.ToLower(ref) {
+			return s
+		}
+	}
+	if i, err := strconv.Atoi(ref); err == nil && i >= 0 && i < len(p.Stages) {
+		return p.Stages[i]
+	}
+	return nil
+}
+
+func (p *Plan) pickTarget(target string, byName map[string]*Stage) error {
+	if target == "" {
+		p.Target = p.Stages[len(p.Stages)-1]
+		return nil
+	}
+	t, ok := byName[strings.ToLower(target)]
+	if !ok {
+		names := make([]string, 0, len(byName))
+		for n := range byName {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		return fmt.Errorf("--target: stage %q not found in %s (stages: %s)", target, p.File.Name, strings.Join(names, ", "))
+	}
+	p.Target = t
+	return nil
+}
+
+// order computes the stages the target needs in dependency order and finds
+// cycles.
+func (p *Plan) order() error {
+	state := map[*Stage]int{} // 0 new, 1 visiting, 2 done
+	var visit func(s *Stage, path []*Stage) error
+	visit = func(s *Stage, path []*Stage) error {
+		switch state[s] {
+		case 1:
+			return p.errorf(s.Inst.Location, "circular dependency between stages: %s", cyclePath(append(path, s)))
+		case 2:
+			return nil
+		}
+		state[s] = 1
+		for _, d := range s.Deps {
+			if err := visit(d, append(path, s)); err != nil {
+				return err
+			}
+		}
+		state[s] = 2
+		p.Order = append(p.Order, s)
+		return nil
+	}
+	if err := visit(p.Target, nil); err != nil {
+		return err
+	}
+	for _, s := range p.Stages {
+		if state[s] == 0 {
+			p.Skipped = append(p.Skipped, s)
+		}
+	}
+	return nil
+}
+
+func cyclePath(path []*Stage) string {
+	var names []string
+	for _, s := range path {
+		names = append(names, s.Ref())
+	}
+	return strings.Join(names, " -> ")
+}
+
+// Platform is the host platform, the only one kiln builds for now.
+func Platform() (os, arch, variant string) {
+	variant = ""
+	if runtime.GOARCH == "arm64" {
+		variant = "v8"
+	}
+	return "linux", runtime.GOARCH, variant
+}

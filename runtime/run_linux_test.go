@@ -1,0 +1,235 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestRun(t *testing.T) {
+	resolv := filepath.Join(t.TempDir(), "resolv.conf")
+	writeFile(t, resolv, []byte("nameserver 192.0.2.53\n"), 0o644)
+	tests := []struct {
+		name   string
+		script string
+		mod    func(*Spec)
+		code   int
+		stdout []string // substrings
+		stderr string
+	}{
+		{name: "exit0", script: "exit 0"},
+		{name: "exit3", script: "exit 3", code: 3},
+		{name: "stdio", script: "echo out; echo err >&2", stdout: []string{"out\n"}, stderr: "err\n"},
+		{
+			name: "env-cwd", script: `echo "foo=$FOO"; pwd`,
+			mod:    func(s *Spec) { s.Process.Env = append(s.Process.Env, "FOO=bar"); s.Process.Cwd = "/tmp" },
+			stdout: []string{"foo=bar\n/tmp\n"},
+		},
+		{
+			name: "user", script: "id",
+			mod: func(s *Spec) {
+				s.Process.UID, s.Process.GID, s.Process.AdditionalGids = 1000, 1000, []uint32{2000}
+			},
+			stdout: []string{"uid=1000(app) gid=1000(app)", "2000(extra)"},
+		},
+		{
+			name: "hostname", script: "hostname; cat /etc/hostname; cat /etc/hosts",
+			mod:    func(s *Spec) { s.Hostname = "kilnhost" },
+			stdout: []string{"kilnhost\nkilnhost\n", "127.0.0.1\tlocalhost kilnhost"},
+		},
+		{name: "default-hostname", script: "hostname", stdout: []string{DefaultHostname + "\n"}},
+		{name: "pid-namespace", script: "echo pid=$$; cat /proc/1/cmdline | tr '\\0' ' '", stdout: []string{"pid=1\n/bin/sh -c "}},
+		{name: "proc", script: "grep -c . /proc/self/status >/dev/null && ls /proc/self/fd >/dev/null && echo ok", stdout: []string{"ok\n"}},
+		{name: "resolv-conf", script: "cat /etc/resolv.conf", stdout: []string{"nameserver 192.0.2.53\n"}},
+		{name: "etc-read-only", script: "echo x >> /etc/hosts", code: 1},
+		{name: "sys-read-only", script: "touch /sys/kernel/x", code: 1},
+		{name: "devices", script: "ls /dev", stdout: []string{"full", "null", "ptmx", "pts", "random", "shm", "tty", "urandom", "zero"}},
+		{name: "network-none", script: "ls /sys/class/net", mod: func(s *Spec) { s.Network = NetworkNone }, stdout: []string{"lo\n"}},
+	}
+	for _, e := range executors(t, WithResolvConf(resolv)) {
+		for i, tt := range tests {
+			t.Run(e.name+"/"+tt.name, func(t *testing.T) {
+				rootfs := testRootfs(t)
+				before := tree(t, rootfs)
+				id := fmt.Sprintf("test-%s-%d", e.name, i)
+				mods := []func(*Spec){}
+				if tt.mod != nil {
+					mods = append(mods, tt.mod)
+				}
+				res, err := run(context.Background(), t, e, id, rootfs, tt.script, mods...)
+				if err != nil {
+					t.Fatalf("Run: %v", err)
+				}
+				if res.code != tt.code {
+					t.Errorf("exit code %d, want %d (stdout %q, stderr %q)", res.code, tt.code, res.stdout, res.stderr)
+				}
+				for _, want := range tt.stdout {
+					if !strings.Contains(res.stdout, want) {
+						t.Errorf("stdout %q does not contain %q", res.stdout, want)
+					}
+				}
+				if tt.stderr != "" && res.stderr != tt.stderr {
+					t.Errorf("stderr %q, want %q", res.stderr, tt.stderr)
+				}
+				if after := tree(t, rootfs); !slices.Equal(before, after) {
+					t.Errorf("rootfs changed by the run:\nbefore %q\nafter  %q", before, after)
+				}
+				checkClean(t, e, id, rootfs)
+			})
+		}
+	}
+}
+
+func TestRunNetworkHost(t *testing.T) {
+	host, err := os.ReadDir("/sys/class/net")
+	if err != nil {
+		t.Skip("no /sys/class/net:", err)
+	}
+	var want []string
+	for _, d := range host {
+		want = append(want, d.Name())
+	}
+	for _, e := range executors(t) {
+		t.Run(e.name, func(t *testing.T) {
+			rootfs := testRootfs(t)
+			res, err := run(context.Background(), t, e, "nethost", rootfs, "ls /sys/class/net")
+			if err != nil || res.code != 0 {
+				t.Fatalf("Run: %d %v %s", res.code, err, res.stderr)
+			}
+			if got := strings.Fields(res.stdout); !slices.Equal(got, want) {
+				t.Errorf("interfaces %q, want the host's %q", got, want)
+			}
+			checkClean(t, e, "nethost", rootfs)
+		})
+	}
+}
+
+func TestRunNotFound(t *testing.T) {
+	requireRoot(t)
+	for _, e := range executors(t) {
+		t.Run(e.name, func(t *testing.T) {
+			rootfs := t.TempDir() // scratch: no /bin/sh
+			_, err := run(context.Background(), t, e, "notfound", rootfs, "true")
+			if !errors.Is(err, ErrNotFound) {
+				t.Fatalf("err = %v, want ErrNotFound", err)
+			}
+			if want := "runtime: exec /bin/sh: no such file or directory"; err.Error() != want {
+				t.Errorf("err = %q, want %q", err, want)
+			}
+			if entries, _ := os.ReadDir(rootfs); len(entries) != 0 {
+				t.Errorf("scratch rootfs not empty after the run: %v", entries)
+			}
+			checkClean(t, e, "notfound", rootfs)
+		})
+	}
+}
+
+func TestRunCancel(t *testing.T) {
+	for _, e := range executors(t) {
+		t.Run(e.name, func(t *testing.T) {
+			rootfs := testRootfs(t)
+			ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+			defer cancel()
+			start := time.Now()
+			_, err := run(ctx, t, e, "cancel", rootfs, "sleep 100")
+			if !errors.Is(err, context.DeadlineExceeded) {
+				t.Fatalf("err = %v, want context.DeadlineExceeded", err)
+			}
+			if d := time.Since(start); d > 3*time.Second {
+				t.Errorf("Run returned %v after start, want within a couple of seconds", d)
+			}
+			checkClean(t, e, "cancel", rootfs)
+		})
+	}
+}
+
+// TestRunKilled kills the container's process from outside (a pid
+// namespace's init cannot be SIGKILLed from inside, so `kill -9 $$` would
+// be ignored) and expects 128+9.
+func TestRunKilled(t *testing.T) {
+	for _, e := range executors(t) {
+		t.Run(e.name, func(t *testing.T) {
+			rootfs := testRootfs(t)
+			procs := "/sys/fs/cgroup/pids/kiln/killed/cgroup.procs"
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+					data, err := os.ReadFile(procs)
+					for _, pid := range strings.Fields(string(data)) {
+						// Wait for the process to be sleep, past the runtime's init.
+						cmdline, _ := os.ReadFile("/proc/" + pid + "/cmdline")
+						if err != nil || !strings.HasPrefix(string(cmdline), "sleep\x00") {
+							continue
+						}
+						var n int
+						fmt.Sscan(pid, &n)
+						if p, err := os.FindProcess(n); err == nil && p.Signal(os.Kill) == nil {
+							return
+						}
+					}
+				}
+			}()
+			res, err := run(context.Background(), t, e, "killed", rootfs, "exec sleep 100")
+			<-done
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.code != 137 {
+				t.Errorf("exit code %d, want 137", res.code)
+			}
+			checkClean(t, e, "killed", rootfs)
+		})
+	}
+}
+
+// TestRunKillSelf documents what `kill -9 $$` does: the shell is the pid
+// namespace's init, which the kernel protects from signals sent inside the
+// namespace, so it survives (as under docker build); a child shell that
+// kills itself makes its parent exit 137.
+func TestRunKillSelf(t *testing.T) {
+	for _, e := range executors(t) {
+		t.Run(e.name, func(t *testing.T) {
+			rootfs := testRootfs(t)
+			res, err := run(context.Background(), t, e, "killself", rootfs, "kill -9 $$; echo survived")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.code != 0 || res.stdout != "survived\n" {
+				t.Errorf("pid 1 kill -9 $$: exit code %d, stdout %q; want 0, survived", res.code, res.stdout)
+			}
+			res, err = run(context.Background(), t, e, "killself", rootfs, "sh -c 'kill -9 $$'; exit $?")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.code != 137 {
+				t.Errorf("child kill -9 $$: exit code %d, want 137", res.code)
+			}
+			checkClean(t, e, "killself", rootfs)
+		})
+	}
+}
+
+func BenchmarkRunTrue(b *testing.B) {
+	for _, e := range executors(b) {
+		b.Run(e.name, func(b *testing.B) {
+			rootfs := testRootfs(b)
+			spec, err := NewSpec(Spec{Rootfs: rootfs, Process: Process{Args: []string{"/bin/true"}, Cwd: "/"}})
+			if err != nil {
+				b.Fatal(err)
+			}
+			for i := 0; b.Loop(); i++ {
+				code, err := e.exec.Run(context.Background(), fmt.Sprintf("bench-%d", i), spec, Stdio{})
+				if err != nil || code != 0 {
+					b.Fatalf("Run: %d %v", code, err)
+				}
+			}
+		})
+	}
+}

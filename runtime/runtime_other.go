@@ -1,0 +1,16 @@
+//go:build !linux
+
+package runtime
+
+// Init does nothing on platforms without Linux containers.
+func Init() {}
+
+// NewLibcontainer returns ErrUnsupported on platforms other than Linux.
+func NewLibcontainer(stateDir string, opts ...Option) (Executor, error) {
+	return nil, ErrUnsupported
+}
+
+// NewOCIRuntime returns ErrUnsupported on platforms other than Linux.
+func NewOCIRuntime(binary, stateDir string, opts ...Option) (Executor, error) {
+	return nil, ErrUnsupported
+}

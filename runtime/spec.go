@@ -1,0 +1,138 @@
+package runtime
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"path"
+	"slices"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// Process describes what to run, already resolved by the caller.
+type Process struct {
+	Args           []string // argv; shell form is already wrapped: ["/bin/sh", "-c", "..."]
+	Env            []string // full environment, KEY=VALUE
+	Cwd            string   // absolute working dir inside the rootfs; the caller ensures it exists
+	UID, GID       uint32
+	AdditionalGids []uint32
+	// Stdout and Stderr may be nil. NewSpec does not use them: pass them to
+	// Executor.Run, for example with p.Stdio().
+	Stdout, Stderr io.Writer
+}
+
+// Stdio returns the Stdio for Executor.Run: p's writers and no stdin.
+func (p Process) Stdio() Stdio { return Stdio{Stdout: p.Stdout, Stderr: p.Stderr} }
+
+// Network selects the container's network.
+type Network int
+
+const (
+	// NetworkHost shares the host's network namespace, like docker build.
+	NetworkHost Network = iota
+	// NetworkNone gives the container its own namespace with only loopback.
+	NetworkNone
+)
+
+// DefaultHostname is the hostname NewSpec uses when Spec.Hostname is empty;
+// it is BuildKit's, so RUN steps see what they see under docker build.
+const DefaultHostname = "buildkitsandbox"
+
+// Spec is what NewSpec needs to build an OCI runtime spec.
+type Spec struct {
+	Rootfs   string // absolute path of the root filesystem (the caller's overlay mount)
+	Process  Process
+	Network  Network
+	Hostname string        // DefaultHostname when empty
+	Mounts   []specs.Mount // extra mounts, after the defaults
+}
+
+// NewSpec returns an OCI runtime spec for s with docker's defaults: mount, pid,
+// uts and ipc namespaces (and network for NetworkNone); /proc, /dev (tmpfs
+// with the runtime's default devices), /dev/pts, /dev/shm, /dev/mqueue, /sys
+// read-only and the cgroup filesystem read-only; docker's default capabilities,
+// masked paths, read-only paths and device cgroup rules; umask 0022 and
+// RLIMIT_NOFILE set to this process's hard limit (at most 1048576). There is
+// no seccomp or AppArmor profile, and no_new_privileges is off, as in docker
+// build's default RUN.
+//
+// The /etc/hosts, /etc/resolv.conf and /etc/hostname bind mounts are not in
+// the returned spec: Executor.Run adds them from files it writes outside the
+// rootfs, unless s.Mounts already has those destinations.
+func NewSpec(s Spec) (*specs.Spec, error) {
+	if err := s.validate(); err != nil {
+		return nil, err
+	}
+	hostname := s.Hostname
+	if hostname == "" {
+		hostname = DefaultHostname
+	}
+	umask := uint32(0o022)
+	caps := DefaultCapabilities()
+	nofile := maxNofile()
+	spec := &specs.Spec{
+		Version:  specs.Version,
+		Root:     &specs.Root{Path: s.Rootfs},
+		Hostname: hostname,
+		Process: &specs.Process{
+			Args: slices.Clone(s.Process.Args),
+			Env:  slices.Clone(s.Process.Env),
+			Cwd:  s.Process.Cwd,
+			User: specs.User{
+				UID:            s.Process.UID,
+				GID:            s.Process.GID,
+				AdditionalGids: slices.Clone(s.Process.AdditionalGids),
+				Umask:          &umask,
+			},
+			Capabilities: &specs.LinuxCapabilities{
+				Bounding:  caps,
+				Permitted: slices.Clone(caps),
+				Effective: slices.Clone(caps),
+			},
+			Rlimits: []specs.POSIXRlimit{
+				{Type: "RLIMIT_NOFILE", Hard: nofile, Soft: nofile},
+			},
+		},
+		Mounts: append(defaultMounts(), s.Mounts...),
+		Linux: &specs.Linux{
+			Namespaces:    namespaces(s.Network),
+			MaskedPaths:   defaultMaskedPaths(),
+			ReadonlyPaths: defaultReadonlyPaths(),
+			Resources:     &specs.LinuxResources{Devices: defaultDeviceRules()},
+		},
+	}
+	return spec, nil
+}
+
+func (s Spec) validate() error {
+	switch {
+	case !path.IsAbs(s.Rootfs):
+		return fmt.Errorf("runtime: rootfs %q is not an absolute path", s.Rootfs)
+	case len(s.Process.Args) == 0:
+		return errors.New("runtime: process has no args")
+	case !path.IsAbs(s.Process.Cwd):
+		return fmt.Errorf("runtime: cwd %q is not an absolute path", s.Process.Cwd)
+	case s.Network != NetworkHost && s.Network != NetworkNone:
+		return fmt.Errorf("runtime: unknown network mode %d", s.Network)
+	}
+	for _, m := range s.Mounts {
+		if !path.IsAbs(m.Destination) {
+			return fmt.Errorf("runtime: mount destination %q is not an absolute path", m.Destination)
+		}
+	}
+	return nil
+}
+
+func namespaces(n Network) []specs.LinuxNamespace {
+	ns := []specs.LinuxNamespace{
+		{Type: specs.MountNamespace},
+		{Type: specs.PIDNamespace},
+		{Type: specs.UTSNamespace},
+		{Type: specs.IPCNamespace},
+	}
+	if n == NetworkNone {
+		ns = append(ns, specs.LinuxNamespace{Type: specs.NetworkNamespace})
+	}
+	return ns
+}
