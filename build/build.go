@@ -113,7 +113,11 @@ func Build(ctx context.Context, st *store.Store, opts Options) (*Result, error) 
 	}
 	b.jobs = make(chan struct{}, jobs)
 	for _, w := range opts.File.Warnings {
-		b.prog.Printf("warning: %s:%s", opts.File.Name, w)
+		if w.Line > 0 {
+			b.prog.Printf("warning: %s:%d: %s", opts.File.Name, w.Line, w.Message)
+		} else {
+			b.prog.Printf("warning: %s: %s", opts.File.Name, w.Message)
+		}
 	}
 	for _, s := range p.Skipped {
 		b.prog.Printf("[%s] skipped: not needed by target %s", s.Ref(), p.Target.Ref())

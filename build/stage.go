@@ -111,6 +111,14 @@ func (s *stage) dispatch(ctx context.Context, c instructions.Command) error {
 			return s.b.errorf(c.Location(), "%s: %v", strings.ToUpper(c.Name()), err)
 		}
 	}
+	if cc, ok := c.(*instructions.CopyCommand); ok && cc.From != "" {
+		// wait for the source stage first, so the step's time is its own
+		if dep := s.b.plan.StageByRef(cc.From); dep != nil {
+			if _, err := s.b.waitStage(ctx, dep); err != nil {
+				return err
+			}
+		}
+	}
 	title := fmt.Sprintf("[%s %d/%d] %s", s.ps.Ref(), s.n+1, s.of, oneLine(c))
 	step := s.b.prog.Start(title)
 	err := s.run(ctx, c, step)

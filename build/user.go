@@ -35,7 +35,9 @@ func resolveUser(root, spec string) (execUser, error) {
 	if err != nil {
 		return execUser{}, fmt.Errorf("unable to find user %s: %w", spec, err)
 	}
-	out := execUser{UID: uint32(eu.Uid), GID: uint32(eu.Gid), Home: eu.Home}
+	// as containerd's WithAdditionalGIDs: the primary group comes first in
+	// the supplementary list, so `id` shows it under groups= as docker does
+	out := execUser{UID: uint32(eu.Uid), GID: uint32(eu.Gid), Home: eu.Home, Groups: []uint32{uint32(eu.Gid)}}
 	for _, g := range eu.Sgids {
 		if uint32(g) != out.GID {
 			out.Groups = append(out.Groups, uint32(g))

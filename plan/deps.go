@@ -15,14 +15,18 @@ func (p *Plan) linkDeps(st *Stage, byName map[string]*Stage) error {
 		st.Deps = append(st.Deps, st.BaseStage)
 	}
 	lex := shell.NewLex(p.File.EscapeToken)
-	env := shell.EnvsFromSlice(p.globalEnv())
 	for _, c := range st.Inst.Commands {
 		for _, from := range fromRefs(c) {
-			res, err := lex.ProcessWordWithMatches(from, env)
+			// as BuildKit: --from is never expanded, and any variable or
+			// quote in it is an error
+			res, err := lex.ProcessWordWithMatches(from, shell.EnvsFromSlice(nil))
 			if err != nil {
 				return p.errorf(c.Location(), "--from=%s: %v", from, err)
 			}
-			ref := res.Result
+			if res.Result != from {
+				return p.errorf(c.Location(), "variable expansion is not supported for --from, define a new stage with FROM using ARG from global scope as a workaround")
+			}
+			ref := from
 			dep := p.stageRef(ref, byName)
 			switch {
 			case dep == st:

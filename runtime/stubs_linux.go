@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"errors"
+	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -41,23 +42,36 @@ func acquireRootfs(rootfs string, mounts []specs.Mount) (release func() error) {
 		rootfsUsers.m[rootfs] = u
 	}
 	u.n++
-	known := map[string]bool{}
+	known := map[string]bool{} // stubs, recorded before or now
 	for _, p := range u.stubs {
 		known[p] = true
 	}
-	for _, p := range mountStubs(rootfs, mounts) {
-		if known[p] {
-			continue
-		}
-		u.stubs = append(u.stubs, p)
+	root, rootErr := unix.Open(rootfs, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if rootErr == nil {
+		defer unix.Close(root)
+	}
+	stubs, files := mountStubs(rootfs, mounts)
+	for _, p := range stubs {
+		known[p] = true
+	}
+	for _, p := range stubs {
+		// Record the times of the existing dirs that will hold new stubs
+		// before creating any.
 		parent := filepath.Dir(p)
-		if _, ok := u.times[parent]; known[parent] || ok {
+		if _, ok := u.times[parent]; ok || known[parent] {
 			continue
 		}
 		var st unix.Stat_t
 		if unix.Lstat(filepath.Join(rootfs, parent), &st) == nil {
 			u.times[parent] = [2]unix.Timespec{st.Atim, st.Mtim}
 		}
+	}
+	for _, p := range stubs {
+		if rootErr == nil {
+			// Best effort: if this fails, the runtime creates the stub or reports why not.
+			_ = createStub(root, p, files[p])
+		}
+		u.stubs = append(u.stubs, p)
 	}
 	return func() error {
 		rootfsUsers.Lock()
@@ -74,9 +88,12 @@ func acquireRootfs(rootfs string, mounts []specs.Mount) (release func() error) {
 // and that the runtime will create as mount points for mounts: every missing
 // component of every destination, with symlinks resolved inside rootfs as the
 // runtime resolves them.
-func mountStubs(rootfs string, mounts []specs.Mount) []string {
+//
+// files holds the stubs that are files: the targets of bind mounts of files.
+// Parents come before their children in stubs.
+func mountStubs(rootfs string, mounts []specs.Mount) (stubs []string, files map[string]bool) {
 	seen := map[string]bool{}
-	var stubs []string
+	files = map[string]bool{}
 	for _, m := range mounts {
 		full, err := securejoin.SecureJoin(rootfs, m.Destination)
 		if err != nil {
@@ -100,10 +117,46 @@ func mountStubs(rootfs string, mounts []specs.Mount) []string {
 			if !seen[p] {
 				seen[p] = true
 				stubs = append(stubs, p)
+				files[p] = i == len(parts)-1 && isFileBind(m)
 			}
 		}
 	}
-	return stubs
+	return stubs, files
+}
+
+func isFileBind(m specs.Mount) bool {
+	bind := m.Type == "bind"
+	for _, o := range m.Options {
+		bind = bind || o == "bind" || o == "rbind"
+	}
+	fi, err := os.Stat(m.Source)
+	return bind && err == nil && !fi.IsDir()
+}
+
+// createStub creates rel (relative to root) as an empty file or a directory,
+// as the runtime would, so that containers starting at the same time on one
+// rootfs do not race to create it.
+func createStub(root int, rel string, file bool) error {
+	dir, name := filepath.Split(rel)
+	if dir == "" {
+		dir = "."
+	}
+	parent, err := unix.Openat2(root, dir, &unix.OpenHow{
+		Flags:   unix.O_PATH | unix.O_DIRECTORY | unix.O_CLOEXEC,
+		Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS,
+	})
+	if err != nil {
+		return err
+	}
+	defer unix.Close(parent)
+	if !file {
+		return unix.Mkdirat(parent, name, 0o755)
+	}
+	fd, err := unix.Openat(parent, name, unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_WRONLY|unix.O_CLOEXEC, 0o644)
+	if err != nil {
+		return err
+	}
+	return unix.Close(fd)
 }
 
 // removeStubs removes the stubs (relative to rootfs) that are still empty
