@@ -14,10 +14,10 @@ func TestBadInput(t *testing.T) {
 	outside := t.TempDir()
 	os.WriteFile(filepath.Join(outside, "secret"), []byte("s"), 0o644)
 	cases := []struct {
-		name   string
-		files  map[string]string
-		args   []string
-		want   []string
+		name  string
+		files map[string]string
+		args  []string
+		want  []string
 	}{
 		{"unknown instruction", map[string]string{"Dockerfile": "FROM busybox\n\nCOPPY a b\n"}, nil,
 			[]string{"Dockerfile:3:", "unknown instruction: COPPY"}},
