@@ -14,7 +14,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
@@ -25,7 +24,7 @@ import (
 
 // StoredImage opens a committed manifest as a v1.Image read from the store.
 func StoredImage(st *store.Store, desc v1.Descriptor) (v1.Image, error) {
-	return layout.Path(st.Root()).Image(desc.Digest)
+	return st.Image(desc.Digest)
 }
 
 // OCIArchive writes the image as an OCI image layout in a tar stream, with

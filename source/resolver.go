@@ -11,7 +11,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/kiln-build/kiln/image"
 	"github.com/kiln-build/kiln/plan"
@@ -88,7 +87,7 @@ func (r *Resolver) resolve(ctx context.Context, ref string) (*image.Image, error
 		return nil, err
 	}
 	if desc, err := r.st.Lookup(full); err == nil {
-		img, err := layout.Path(r.st.Root()).Image(desc.Digest)
+		img, err := r.st.Image(desc.Digest)
 		if err != nil {
 			return nil, fmt.Errorf("reading %s from the store: %w", ref, err)
 		}

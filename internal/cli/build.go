@@ -49,7 +49,7 @@ func newBuildCmd(g *globals) *cobra.Command {
 	fl.StringArrayVar(&f.labels, "label", nil, "label KEY=VALUE for the image")
 	fl.StringVar(&f.target, "target", "", "stage to build (default: the last)")
 	fl.StringArrayVarP(&f.outputs, "output", "o", nil, "output: type=image|registry|oci|docker|tar|local[,dest=…][,push=true], or a DIR")
-	fl.BoolVar(&f.push, "push", false, "push the image (shorthand for --output=type=registry)")
+	fl.BoolVar(&f.push, "push", false, "push the tagged image to its registry (and keep it in the store)")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "print only the image ID")
 	fl.StringVar(&f.platform, "platform", "", "target platform (only the host's is supported)")
 	fl.StringVar(&f.compression, "compression", "gzip", "layer compression: gzip, zstd or uncompressed")
@@ -138,11 +138,12 @@ func parseOutputs(f *buildFlags) ([]export.Output, error) {
 		}
 		outs = append(outs, o)
 	}
-	if f.push {
-		outs = append(outs, export.Output{Type: "registry", Push: true})
-	}
 	if len(outs) == 0 {
 		outs = []export.Output{{Type: "image"}}
+	}
+	if f.push {
+		// as docker build --push: the image is in the store and pushed
+		outs = append(outs, export.Output{Type: "image", Push: true})
 	}
 	return outs, nil
 }
