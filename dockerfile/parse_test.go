@@ -1,0 +1,82 @@
+package dockerfile
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/moby/buildkit/frontend/dockerfile/instructions"
+)
+
+func TestParse(t *testing.T) {
+	src := "# escape=`\nARG BASE=busybox\nFROM $BASE AS Build\nRUN echo a `\n  && echo b\nCOPY [\"a b\", \"/c/\"]\nFROM scratch\nCOPY --from=build /x /x\n"
+	f, err := Parse("Dockerfile", strings.NewReader(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.EscapeToken != '`' || len(f.MetaArgs) != 1 || len(f.Stages) != 2 {
+		t.Fatalf("escape %q metaargs %d stages %d", f.EscapeToken, len(f.MetaArgs), len(f.Stages))
+	}
+	if f.Stages[0].Name != "build" {
+		t.Errorf("stage name %q, want lower-cased build", f.Stages[0].Name)
+	}
+	run := f.Stages[0].Commands[0].(*instructions.RunCommand)
+	if got := strings.Join(run.CmdLine, " "); got != "echo a   && echo b" {
+		t.Errorf("continuation: %q", got)
+	}
+	cp := f.Stages[0].Commands[1].(*instructions.CopyCommand)
+	if cp.SourcePaths[0] != "a b" || cp.DestPath != "/c/" {
+		t.Errorf("JSON COPY: %+v", cp.SourcesAndDest)
+	}
+	if len(f.Warnings) == 0 {
+		t.Error("want a lint warning for the upper-case stage name")
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	cases := []struct {
+		name, src string
+		line      int
+		want      string
+	}{
+		{"unknown instruction", "FROM scratch\n\nCOPPY a b\n", 3, "unknown instruction: COPPY"},
+		{"no FROM", "# nothing\n", 1, "file with no instructions"},
+		{"only ARG", "ARG A=1\n", 0, "no FROM"},
+		{"before FROM", "ENV A=b\nFROM scratch\n", 1, "before the first FROM"},
+		{"bad JSON form flag", "FROM scratch\nCOPY --nope a b\n", 2, "unknown flag"},
+		{"empty continuation at EOF", "FROM scratch\nRUN echo \\", 0, ""},
+		{"healthcheck bad duration", "FROM scratch\nHEALTHCHECK --interval=abc CMD x\n", 2, "invalid duration"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := Parse("Dockerfile", strings.NewReader(c.src))
+			if c.want == "" {
+				return // must just not panic
+			}
+			var de *Error
+			if !errors.As(err, &de) {
+				t.Fatalf("err = %v, want *Error", err)
+			}
+			if de.Line != c.line || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("got %q (line %d), want line %d containing %q", err, de.Line, c.line, c.want)
+			}
+			if c.line > 0 && !strings.HasPrefix(err.Error(), "Dockerfile:") {
+				t.Errorf("error does not start with the file:line: %q", err)
+			}
+		})
+	}
+}
+
+// FuzzParse: the front end never panics on any input.
+func FuzzParse(f *testing.F) {
+	for _, s := range []string{
+		"FROM scratch\n", "ARG A=1\nFROM ${A:-x} AS b\nRUN <<EOF\necho\nEOF\n",
+		"# escape=`\nFROM a\nCOPY --chown=1:1 [\"a\",\"b\"]\n", "FROM a\nONBUILD RUN x\nHEALTHCHECK NONE\n",
+		"FROM a\nRUN --mount=type=cache,target=/x --network=none true\n",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		_, _ = Parse("Dockerfile", strings.NewReader(s))
+	})
+}

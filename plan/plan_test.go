@@ -1,0 +1,104 @@
+package plan
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/kiln-build/kiln/dockerfile"
+)
+
+func mustPlan(t *testing.T, src string, opts Options) (*Plan, error) {
+	t.Helper()
+	f, err := dockerfile.Parse("Dockerfile", strings.NewReader(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return New(f, opts)
+}
+
+func refs(ss []*Stage) string {
+	var out []string
+	for _, s := range ss {
+		out = append(out, s.Ref())
+	}
+	return strings.Join(out, ",")
+}
+
+func TestPlanOrderAndPruning(t *testing.T) {
+	src := `ARG IMG=busybox
+FROM ${IMG} AS deps
+FROM golang AS Builder
+COPY --from=DEPS /x /x
+FROM busybox AS unrelated
+FROM builder AS test
+FROM scratch
+COPY --from=1 /app /app
+COPY --from=alpine:3 /etc/ssl /etc/ssl
+`
+	cases := []struct {
+		target, order, skipped string
+	}{
+		{"", "deps,builder,stage-4", "unrelated,test"},
+		{"test", "deps,builder,test", "unrelated,stage-4"},
+		{"DEPS", "deps", "builder,unrelated,test,stage-4"},
+	}
+	for _, c := range cases {
+		t.Run(c.target, func(t *testing.T) {
+			p, err := mustPlan(t, src, Options{Target: c.target})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := refs(p.Order); got != c.order {
+				t.Errorf("order %s, want %s", got, c.order)
+			}
+			if got := refs(p.Skipped); got != c.skipped {
+				t.Errorf("skipped %s, want %s", got, c.skipped)
+			}
+		})
+	}
+	p, _ := mustPlan(t, src, Options{})
+	if p.Stages[0].Base != "busybox" || p.Stages[4].Images[0] != "alpine:3" {
+		t.Errorf("base %q images %v", p.Stages[0].Base, p.Stages[4].Images)
+	}
+}
+
+func TestPlanGlobalArgs(t *testing.T) {
+	src := "ARG REG=docker.io\nARG NAME=${REG}/library/busybox\nARG TAG\nFROM ${NAME}:${TAG:-latest}\n"
+	p, err := mustPlan(t, src, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Stages[0].Base != "docker.io/library/busybox:latest" {
+		t.Errorf("base %q", p.Stages[0].Base)
+	}
+	if _, ok := p.Global["TAG"]; ok {
+		t.Error("an ARG without default or build-arg must stay undefined")
+	}
+	p, _ = mustPlan(t, src, Options{BuildArgs: map[string]string{"TAG": "1.36", "REG": "127.0.0.1:5000"}})
+	if p.Stages[0].Base != "127.0.0.1:5000/library/busybox:1.36" {
+		t.Errorf("with build args: %q", p.Stages[0].Base)
+	}
+	if p.Global["TARGETOS"] != "linux" || p.Global["TARGETPLATFORM"] == "" {
+		t.Errorf("automatic platform args missing: %v", p.Global)
+	}
+}
+
+func TestPlanErrors(t *testing.T) {
+	cases := []struct{ name, src, target, want string }{
+		{"cycle", "FROM a AS x\nCOPY --from=y / /\nFROM b AS y\nCOPY --from=x / /\n", "", "circular dependency"},
+		{"self", "FROM a AS x\nCOPY --from=x / /\n", "", "copies from itself"},
+		{"duplicate", "FROM a AS x\nFROM b AS X\n", "", "duplicate stage name"},
+		{"unknown target", "FROM a AS x\n", "y", `stage "y" not found`},
+		{"bad index", "FROM a\nCOPY --from=3 / /\n", "", "invalid stage index 3"},
+		{"variable from", "FROM a\nCOPY --from=${X} / /\n", "", "variable expansion is not supported for --from"},
+		{"blank base", "ARG E\nFROM ${E}\n", "", "should not be blank"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := mustPlan(t, c.src, Options{Target: c.target})
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("err = %v, want %q", err, c.want)
+			}
+		})
+	}
+}
