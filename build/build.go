@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	goruntime "runtime"
 	"strings"
 	"sync"
 
 	"github.com/kiln-build/kiln/buildcontext"
+	"github.com/kiln-build/kiln/cache"
 	"github.com/kiln-build/kiln/dockerfile"
 	"github.com/kiln-build/kiln/image"
 	"github.com/kiln-build/kiln/plan"
@@ -34,6 +36,10 @@ type Options struct {
 	Executor       runtime.Executor  // runs RUN steps; nil = in-process libcontainer
 	Progress       *progress.Printer
 	Resolver       *source.Resolver // nil = a new one over the store
+	// NoCache runs every step even when the cache has it (results are
+	// still recorded); NoCacheFilter does so only for the named stages.
+	NoCache       bool
+	NoCacheFilter []string
 }
 
 // Result is a finished build. Its layer dirs live in the build's temp space
@@ -42,6 +48,7 @@ type Result struct {
 	Plan  *plan.Plan
 	Image *image.Image
 	tmp   string
+	cache *cache.Index
 }
 
 // Close removes the build's temp space (step snapshots that were not
@@ -68,15 +75,18 @@ type builder struct {
 	jobs    chan struct{}
 	mu      sync.Mutex
 	results map[*plan.Stage]*stageResult
+	cache   *cache.Index
+	stat    *cache.StatCache
 }
 
 type stageResult struct {
 	done chan struct{}
 	img  *image.Image
 	err  error
-	// the stage's final env and ARGs, inherited by FROM <stage>
+	// the stage's final env, ARGs and cache key, inherited by FROM <stage>
 	env  []string
 	args []instructions.KeyValuePairOptional
+	key  string
 }
 
 // stageArgs and stageEnv read a finished stage's ARGs and env.
@@ -95,7 +105,7 @@ func Build(ctx context.Context, st *store.Store, opts Options) (*Result, error) 
 		return nil, err
 	}
 	b := &builder{st: st, opts: opts, plan: p, prog: opts.Progress, res: opts.Resolver,
-		results: map[*plan.Stage]*stageResult{}}
+		results: map[*plan.Stage]*stageResult{}, cache: cache.Open(filepath.Join(st.Root(), "cache.db"))}
 	if b.res == nil {
 		b.res = source.New(st, source.WithLog(func(s string) { b.prog.Printf("%s", s) }))
 	}
@@ -123,12 +133,30 @@ func Build(ctx context.Context, st *store.Store, opts Options) (*Result, error) 
 		b.prog.Printf("[%s] skipped: not needed by target %s", s.Ref(), p.Target.Ref())
 	}
 	img, err := b.runStages(ctx)
+	if err == nil && b.stat != nil {
+		err = b.stat.Flush()
+	}
 	if err != nil {
 		res.Close()
 		return nil, err
 	}
 	res.Image = img
+	res.cache = b.cache
 	return res, nil
+}
+
+// RecordExport remembers the blobs of the image's exported layers in the
+// cache, so the next export of the same steps does not tar them again.
+func (r *Result) RecordExport() error {
+	for _, l := range r.Image.Layers {
+		if l.Key == "" || l.Blob.Digest.Hex == "" {
+			continue
+		}
+		if err := r.cache.SetLayer(l.Key, l.DiffID.String(), l.Blob.Digest.String(), string(l.Blob.MediaType), l.Blob.Size); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (b *builder) openContext() error {

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/kiln-build/kiln/cache"
 	"github.com/kiln-build/kiln/copier"
 	"github.com/kiln-build/kiln/snapshot"
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
@@ -55,18 +56,22 @@ func (s *stage) copy(ctx context.Context, j copyJob) error {
 		mode := os.FileMode(m)
 		opts.Chmod = &mode
 	}
-	src, release, err := s.copySource(ctx, j)
-	if err != nil {
-		return err
-	}
-	defer release()
-	done, err := s.b.acquire(ctx)
-	if err != nil {
-		return err
-	}
-	defer done()
 	dest := s.destPath(j.dest)
-	err = s.withLayer(ctx, func(root string) error {
+	key, err := s.copyKey(ctx, j, dest)
+	if err != nil {
+		return s.b.errorf(j.loc, "%s failed: %v", j.name, err)
+	}
+	s.cached, err = s.layerStep(ctx, key, func(root string) error {
+		src, release, err := s.copySource(ctx, j)
+		if err != nil {
+			return err
+		}
+		defer release()
+		done, err := s.b.acquire(ctx)
+		if err != nil {
+			return err
+		}
+		defer done()
 		if j.chown != "" {
 			o, err := copier.ResolveOwner(root, j.chown)
 			if err != nil {
@@ -130,8 +135,7 @@ func (s *stage) copySource(ctx context.Context, j copyJob) (copier.Source, func(
 			}
 			return copier.Source{}, noop, s.b.errorf(j.loc, "%s: no build context (the Dockerfile came from stdin with no context dir)", j.name)
 		}
-		bc := s.b.bctx
-		return copier.Source{Root: bc.Dir(), Filter: bc.Excluded, FilterExceptions: bc.HasExceptions()}, noop, nil
+		return s.b.contextSource(), noop, nil
 	}
 	var lowers []string
 	if dep := s.b.plan.StageByRef(j.from); dep != nil {
@@ -152,6 +156,67 @@ func (s *stage) copySource(ctx context.Context, j copyJob) (copier.Source, func(
 		return copier.Source{}, noop, err
 	}
 	return copier.Source{Root: v.Root(), KeepOwner: true}, func() { v.Release() }, nil
+}
+
+// contextSource is the build context as COPY reads it.
+func (b *builder) contextSource() copier.Source {
+	return copier.Source{Root: b.bctx.Dir(), Filter: b.bctx.Excluded, FilterExceptions: b.bctx.HasExceptions()}
+}
+
+// copyKey is the cache key of a COPY or ADD: its expanded arguments and
+// the identity of exactly what it reads — a content checksum of the
+// selected context files, the source stage's key, or the image digest.
+func (s *stage) copyKey(ctx context.Context, j copyJob, dest string) (string, error) {
+	for _, src := range j.srcs {
+		if j.add && (isURL(src) || isGitURL(src)) {
+			return uniqueKey(s.key, j.name), nil
+		}
+	}
+	k := cache.NewKey(s.key, j.name).AddList("srcs", j.srcs).Add("dest", dest).Add("chown", j.chown).
+		Add("chmod", j.chmod).AddList("exclude", j.excludes)
+	for _, c := range j.contents {
+		k.Add("heredoc:"+c.Path, c.Data)
+	}
+	switch dep := s.b.plan.StageByRef(j.from); {
+	case j.from == "" && len(j.srcs) > 0:
+		if s.b.bctx == nil {
+			return "", fmt.Errorf("no build context (the Dockerfile came from stdin with no context dir)")
+		}
+		sum, err := copier.Checksum(ctx, s.b.contextSource(), j.srcs, copier.Options{Excludes: j.excludes}, s.b.fileDigest)
+		if err != nil {
+			return "", err
+		}
+		k.Add("context", sum)
+	case j.from == "":
+	case dep != nil:
+		if _, err := s.b.waitStage(ctx, dep); err != nil {
+			return "", err
+		}
+		k.Add("stage", s.b.results[dep].key)
+	default:
+		img, err := s.b.res.Resolve(ctx, j.from)
+		if err != nil {
+			return "", fmt.Errorf("--from=%s: %w", j.from, err)
+		}
+		k.Add("image", img.Digest.String())
+	}
+	return k.String(), nil
+}
+
+// fileDigest hashes a context file through the persistent stat cache.
+func (b *builder) fileDigest(abs string, fi os.FileInfo) (string, error) {
+	b.mu.Lock()
+	if b.stat == nil {
+		sc, err := cache.NewStatCache(b.cache, b.bctx.Dir())
+		if err != nil {
+			b.mu.Unlock()
+			return "", err
+		}
+		b.stat = sc
+	}
+	sc := b.stat
+	b.mu.Unlock()
+	return sc.Digest(abs, fi)
 }
 
 // destPath joins a relative COPY dest with WORKDIR, keeping a trailing "/"

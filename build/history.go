@@ -19,24 +19,33 @@ func (s *stage) history(msg string, withLayer, buildkitSuffix bool) {
 	if buildkitSuffix {
 		msg += " # buildkit"
 	}
-	t := s.b.created()
+	// a layer's entry carries the time its step first ran (so a cached
+	// rebuild gives the same image); config-only entries get theirs at
+	// export, from their neighbours, as BuildKit's exporter does
+	var created *time.Time
+	if withLayer && len(s.img.Layers) > 0 {
+		t := s.img.Layers[len(s.img.Layers)-1].Created
+		if epoch, ok := s.b.epoch(); ok {
+			t = epoch
+		}
+		created = &t
+	}
 	s.img.Config.History = append(s.img.Config.History, ocispec.History{
-		Created:    &t,
+		Created:    created,
 		CreatedBy:  msg,
 		Comment:    historyComment,
 		EmptyLayer: !withLayer,
 	})
 }
 
-// created is the time stamped on history entries: SOURCE_DATE_EPOCH when
-// given as a build arg, else now.
-func (b *builder) created() time.Time {
+// epoch is SOURCE_DATE_EPOCH, when given as a build arg.
+func (b *builder) epoch() (time.Time, bool) {
 	if v, ok := b.opts.BuildArgs["SOURCE_DATE_EPOCH"]; ok {
 		if n, err := strconv.ParseInt(v, 10, 64); err == nil {
-			return time.Unix(n, 0).UTC()
+			return time.Unix(n, 0).UTC(), true
 		}
 	}
-	return time.Now().UTC()
+	return time.Time{}, false
 }
 
 func lineError(file string, loc any, format string, args ...any) error {

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/kiln-build/kiln/cache"
 	"github.com/kiln-build/kiln/image"
 	"github.com/kiln-build/kiln/progress"
 	"github.com/kiln-build/kiln/runtime"
@@ -36,19 +37,22 @@ func (s *stage) runRun(ctx context.Context, c *instructions.RunCommand, step *pr
 	if err != nil {
 		return s.b.errorf(c.Location(), "%v", err)
 	}
-	exec, err := s.b.executor()
-	if err != nil {
-		return err
-	}
-	release, err := s.b.acquire(ctx)
-	if err != nil {
-		return err
-	}
-	defer release()
+	cfg := s.img.Config.Config
+	key := cache.NewKey(s.key, "RUN").AddList("args", args).AddList("env", s.env).Add("user", cfg.User).
+		Add("workdir", cfg.WorkingDir).Add("network", fmt.Sprint(network)).String()
 	tail := &tailBuffer{max: 20}
 	out := step.Output(fmt.Sprintf("[%s %d/%d] ", s.ps.Ref(), s.n+1, s.of))
 	var code int
-	err = s.withLayer(ctx, func(root string) error {
+	s.cached, err = s.layerStep(ctx, key, func(root string) error {
+		exec, err := s.b.executor()
+		if err != nil {
+			return err
+		}
+		release, err := s.b.acquire(ctx)
+		if err != nil {
+			return err
+		}
+		defer release()
 		u, err := resolveUser(root, s.img.Config.Config.User)
 		if err != nil {
 			return err

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/kiln-build/kiln/cache"
 	"github.com/kiln-build/kiln/image"
 	"github.com/kiln-build/kiln/plan"
 	"github.com/kiln-build/kiln/progress"
@@ -25,7 +26,11 @@ type stage struct {
 	args   []instructions.KeyValuePairOptional
 	cmdSet bool
 	lex    *shell.Lex
-	n, of  int // step counter, for progress
+	// key is the cache key of the stage's state so far: its base, then
+	// each step that made a layer.
+	key    string
+	cached bool // the current step came from the cache
+	n, of  int  // step counter, for progress
 }
 
 func (b *builder) runStage(ctx context.Context, ps *plan.Stage) (*image.Image, error) {
@@ -51,7 +56,7 @@ func (b *builder) runStage(ctx context.Context, ps *plan.Stage) (*image.Image, e
 		s.applyLabels(b.opts.Labels)
 	}
 	r := b.results[ps]
-	r.env, r.args = s.env, s.args
+	r.env, r.args, r.key = s.env, s.args, s.key
 	return s.img, nil
 }
 
@@ -68,11 +73,14 @@ func (s *stage) from(ctx context.Context) error {
 			s.img = parent.Clone()
 			s.img.Config.Config.OnBuild = nil
 			s.args = append(s.args, s.b.stageArgs(ps.BaseStage)...)
+			s.key = s.b.results[ps.BaseStage].key
 		}
 	} else {
 		s.img, err = s.b.res.Resolve(ctx, ps.Base)
 		if err != nil {
 			err = s.b.errorf(ps.Inst.Location, "FROM %s: %v", ps.Base, err)
+		} else {
+			s.key = cache.BaseKey(s.img.Digest.String())
 		}
 	}
 	step.Done(err)
@@ -121,7 +129,12 @@ func (s *stage) dispatch(ctx context.Context, c instructions.Command) error {
 	}
 	title := fmt.Sprintf("[%s %d/%d] %s", s.ps.Ref(), s.n+1, s.of, oneLine(c))
 	step := s.b.prog.Start(title)
+	s.cached = false
 	err := s.run(ctx, c, step)
+	if err == nil && s.cached {
+		step.Cached()
+		return nil
+	}
 	step.Done(err)
 	return err
 }

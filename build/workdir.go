@@ -9,8 +9,7 @@ import (
 	"strings"
 
 	securejoin "github.com/cyphar/filepath-securejoin"
-	"github.com/kiln-build/kiln/image"
-	"github.com/kiln-build/kiln/snapshot"
+	"github.com/kiln-build/kiln/cache"
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 )
 
@@ -27,7 +26,9 @@ func (s *stage) runWorkdir(ctx context.Context, c *instructions.WorkdirCommand) 
 		s.history("WORKDIR "+wd, false, false)
 		return nil
 	}
-	err := s.withLayer(ctx, func(root string) error {
+	key := cache.NewKey(s.key, "WORKDIR").Add("path", wd).Add("user", s.img.Config.Config.User).String()
+	var err error
+	s.cached, err = s.layerStep(ctx, key, func(root string) error {
 		u, err := resolveUser(root, s.img.Config.Config.User)
 		if err != nil {
 			return err
@@ -69,25 +70,5 @@ func mkdirAllOwned(root, dir string, uid, gid int) error {
 		}
 		cur = next
 	}
-	return nil
-}
-
-// withLayer runs fn on a fresh writable snapshot over the stage's layers
-// and adds the result as a new layer.
-func (s *stage) withLayer(ctx context.Context, fn func(root string) error) error {
-	a, err := snapshot.Prepare(ctx, s.b.tmp, s.img.Lowers())
-	if err != nil {
-		return err
-	}
-	if err := fn(a.Root()); err != nil {
-		a.Release()
-		return err
-	}
-	upper, err := a.Commit()
-	if err != nil {
-		a.Release()
-		return err
-	}
-	s.img.Layers = append(s.img.Layers, image.Layer{Dir: upper})
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"hash"
 	"io"
 	goruntime "runtime"
+	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
@@ -18,6 +19,7 @@ import (
 	"github.com/klauspost/compress/zstd"
 	"github.com/klauspost/pgzip"
 	digest "github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -50,7 +52,7 @@ func Commit(ctx context.Context, st *store.Store, img *image.Image, comp Compres
 	g.SetLimit(goruntime.NumCPU())
 	for i := range img.Layers {
 		l := &img.Layers[i]
-		if l.Blob.Digest != (v1.Hash{}) {
+		if l.Blob.Digest != (v1.Hash{}) && (l.Key == "" || mediaMatches(l.Blob.MediaType, comp)) {
 			l.Blob.MediaType = ociMediaType(l.Blob.MediaType)
 			continue
 		}
@@ -65,6 +67,7 @@ func Commit(ctx context.Context, st *store.Store, img *image.Image, comp Compres
 	for _, l := range img.Layers {
 		cfg.RootFS.DiffIDs = append(cfg.RootFS.DiffIDs, digestOf(l.DiffID))
 	}
+	cfg.History = fillCreated(cfg.History)
 	for i := len(cfg.History) - 1; i >= 0; i-- {
 		if cfg.History[i].Created != nil {
 			cfg.Created = cfg.History[i].Created
@@ -124,6 +127,37 @@ func writeLayerBlob(ctx context.Context, st *store.Store, l *image.Layer, comp C
 	l.DiffID = hashOf(diff)
 	l.Blob = v1.Descriptor{MediaType: mt, Digest: d, Size: size}
 	return nil
+}
+
+// mediaMatches reports whether a cached blob of type mt has the wanted
+// compression.
+func mediaMatches(mt types.MediaType, comp Compression) bool {
+	_, want, _ := compressor(io.Discard, comp)
+	return ociMediaType(mt) == want
+}
+
+// fillCreated gives config-only history entries (Created nil) a time, as
+// BuildKit's exporter does: the previous entry's, or for leading ones the
+// first time that follows. A rebuild from cache so gets the same config.
+func fillCreated(h []ocispec.History) []ocispec.History {
+	out := append([]ocispec.History(nil), h...)
+	var last *time.Time
+	for i := range out {
+		if out[i].Created != nil {
+			last = out[i].Created
+			continue
+		}
+		if last == nil {
+			for j := i + 1; j < len(out); j++ {
+				if out[j].Created != nil {
+					last = out[j].Created
+					break
+				}
+			}
+		}
+		out[i].Created = last
+	}
+	return out
 }
 
 func compressor(w io.Writer, comp Compression) (io.WriteCloser, types.MediaType, error) {

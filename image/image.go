@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"strings"
+	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
@@ -17,6 +18,11 @@ type Layer struct {
 	DiffID v1.Hash
 	// Blob is the compressed layer in the store, zero until exported.
 	Blob v1.Descriptor
+	// Key is the cache key of the build step that made the layer ("" for
+	// layers of base images).
+	Key string
+	// Created is when the step that made the layer first ran.
+	Created time.Time
 }
 
 // Image is a config and its layers, bottom first.

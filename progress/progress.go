@@ -61,6 +61,13 @@ func (s *Step) Done(err error) {
 	}
 }
 
+// Cached reports a step answered by the cache.
+func (s *Step) Cached() {
+	if s.p != nil {
+		s.p.Printf("%s: CACHED", s.name)
+	}
+}
+
 // Output is a writer whose lines are printed with prefix.
 func (s *Step) Output(prefix string) io.Writer {
 	if s.p == nil {

@@ -36,6 +36,10 @@ func (s *Store) Prune() (PruneReport, error) {
 		if err != nil {
 			return err
 		}
+		// the cache index names snapshots: it goes with them
+		if err := os.Remove(filepath.Join(s.root, "cache.db")); err != nil && !os.IsNotExist(err) {
+			return err
+		}
 		for _, id := range ids {
 			rep.Bytes += duBytes(filepath.Join(s.root, "snapshots", id))
 			if err := removeAll(filepath.Join(s.root, "snapshots", id)); err != nil {

@@ -30,6 +30,8 @@ type buildFlags struct {
 	compression string
 	jobs        int
 	runtimeName string
+	noCache     bool
+	noCacheFor  []string
 }
 
 func newBuildCmd(g *globals) *cobra.Command {
@@ -54,6 +56,8 @@ func newBuildCmd(g *globals) *cobra.Command {
 	fl.StringVar(&f.platform, "platform", "", "target platform (only the host's is supported)")
 	fl.StringVar(&f.compression, "compression", "gzip", "layer compression: gzip, zstd or uncompressed")
 	fl.IntVar(&f.jobs, "jobs", 0, "stages run at once (default: number of CPUs)")
+	fl.BoolVar(&f.noCache, "no-cache", false, "run every step, ignoring the cache")
+	fl.StringArrayVar(&f.noCacheFor, "no-cache-filter", nil, "ignore the cache for these stages")
 	fl.StringVar(&f.runtimeName, "runtime", "", "OCI runtime binary for RUN (default: built-in libcontainer)")
 	return c
 }
@@ -97,7 +101,8 @@ func runBuild(cmd *cobra.Command, g *globals, f *buildFlags, contextDir string) 
 		out = nil
 	}
 	opts := build.Options{ContextDir: contextDir, File: df, DockerfilePath: dfPath, BuildArgs: buildArgs,
-		Target: f.target, Labels: labels, Jobs: f.jobs, Progress: progress.New(out)}
+		Target: f.target, Labels: labels, Jobs: f.jobs, Progress: progress.New(out),
+		NoCache: f.noCache, NoCacheFilter: lower(f.noCacheFor)}
 	if f.runtimeName != "" {
 		dir, err := st.TempDir("runtime-")
 		if err != nil {
@@ -113,6 +118,16 @@ func runBuild(cmd *cobra.Command, g *globals, f *buildFlags, contextDir string) 
 	}
 	defer res.Close()
 	return writeOutputs(cmd, g, st, res, outs, tags, comp, opts.Progress, f.quiet)
+}
+
+func lower(ss []string) []string {
+	var out []string
+	for _, s := range ss {
+		for _, p := range strings.Split(s, ",") {
+			out = append(out, strings.ToLower(strings.TrimSpace(p)))
+		}
+	}
+	return out
 }
 
 func checkPlatform(p string) error {

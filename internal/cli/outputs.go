@@ -29,6 +29,9 @@ func writeOutputs(cmd *cobra.Command, g *globals, st *store.Store, res *build.Re
 		step := prog.Start(fmt.Sprintf("exporting %d layers", len(res.Image.Layers)))
 		var err error
 		desc, err = export.Commit(ctx, st, res.Image, comp)
+		if err == nil {
+			err = res.RecordExport()
+		}
 		step.Done(err)
 		if err != nil {
 			return err

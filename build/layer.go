@@ -1,0 +1,79 @@
+package build
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/kiln-build/kiln/cache"
+	"github.com/kiln-build/kiln/image"
+	"github.com/kiln-build/kiln/snapshot"
+)
+
+// layerStep adds the layer of the step whose cache key is key: from the
+// cache when it has the key, else by running fn on a fresh snapshot over
+// the stage's layers. It reports whether the cache answered.
+func (s *stage) layerStep(ctx context.Context, key string, fn func(root string) error) (bool, error) {
+	if l, ok := s.cachedLayer(key); ok {
+		s.img.Layers = append(s.img.Layers, l)
+		s.key = key
+		return true, nil
+	}
+	a, err := snapshot.Prepare(ctx, s.b.tmp, s.img.Lowers())
+	if err != nil {
+		return false, err
+	}
+	if err := fn(a.Root()); err != nil {
+		a.Release()
+		return false, err
+	}
+	upper, err := a.Commit()
+	if err != nil {
+		a.Release()
+		return false, err
+	}
+	// the snapshot is complete on disk before the index names it
+	if err := s.b.st.CommitSnapshot(upper, key); err != nil {
+		a.Release()
+		return false, err
+	}
+	a.Release()
+	now := time.Now().UTC()
+	if err := s.b.cache.Put(key, cache.Record{Snapshot: key, Created: now}); err != nil {
+		return false, err
+	}
+	s.img.Layers = append(s.img.Layers, image.Layer{Dir: s.b.st.SnapshotPath(key), Key: key, Created: now})
+	s.key = key
+	return false, nil
+}
+
+// cachedLayer looks key up, unless the cache is off for this stage.
+func (s *stage) cachedLayer(key string) (image.Layer, bool) {
+	if s.b.opts.NoCache || slices.Contains(s.b.opts.NoCacheFilter, s.ps.Name) ||
+		slices.Contains(s.b.opts.NoCacheFilter, s.ps.Ref()) {
+		return image.Layer{}, false
+	}
+	r, ok, err := s.b.cache.Get(key)
+	if err != nil || !ok || !s.b.st.HasSnapshot(r.Snapshot) {
+		return image.Layer{}, false
+	}
+	l := image.Layer{Dir: s.b.st.SnapshotPath(r.Snapshot), Key: key, Created: r.Created}
+	if r.Blob != "" {
+		d, err1 := v1.NewHash(r.Blob)
+		diff, err2 := v1.NewHash(r.DiffID)
+		if err1 == nil && err2 == nil && s.b.st.HasBlob(d) {
+			l.DiffID = diff
+			l.Blob = v1.Descriptor{Digest: d, Size: r.Size, MediaType: types.MediaType(r.Media)}
+		}
+	}
+	return l, true
+}
+
+// uniqueKey is a key that never hits: for steps whose inputs kiln cannot
+// pin down (ADD of a URL).
+func uniqueKey(parent, kind string) string {
+	return cache.NewKey(parent, kind).Add("nonce", fmt.Sprint(time.Now().UnixNano())+randomID()).String()
+}

@@ -1,0 +1,118 @@
+package cache
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"sync"
+	"syscall"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// StatCache digests files, remembering (path, size, mtime, ctime, inode) →
+// digest across builds, so an unchanged file is never read twice.
+type StatCache struct {
+	ix      *Index
+	mu      sync.Mutex
+	loaded  map[string]statEntry
+	changed map[string]statEntry
+}
+
+type statEntry struct {
+	Size   int64  `json:"s"`
+	Mtime  int64  `json:"m"`
+	Ctime  int64  `json:"c"`
+	Inode  uint64 `json:"i"`
+	Digest string `json:"d"`
+}
+
+// NewStatCache loads the stat cache entries of the files under dir.
+func NewStatCache(ix *Index, dir string) (*StatCache, error) {
+	sc := &StatCache{ix: ix, loaded: map[string]statEntry{}, changed: map[string]statEntry{}}
+	db, err := ix.db(true)
+	if err != nil || db == nil {
+		return sc, err
+	}
+	defer db.Close()
+	err = db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketStat)
+		if b == nil {
+			return nil
+		}
+		prefix := []byte(strings.TrimSuffix(dir, "/") + "/")
+		c := b.Cursor()
+		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+			var e statEntry
+			if json.Unmarshal(v, &e) == nil {
+				sc.loaded[string(k)] = e
+			}
+		}
+		return nil
+	})
+	return sc, err
+}
+
+// Digest returns the sha256 of the regular file abs whose Lstat is fi.
+func (sc *StatCache) Digest(abs string, fi os.FileInfo) (string, error) {
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return hashPath(abs)
+	}
+	want := statEntry{Size: fi.Size(), Mtime: st.Mtim.Nano(), Ctime: st.Ctim.Nano(), Inode: st.Ino}
+	sc.mu.Lock()
+	e, ok := sc.loaded[abs]
+	sc.mu.Unlock()
+	if ok && e.Size == want.Size && e.Mtime == want.Mtime && e.Ctime == want.Ctime && e.Inode == want.Inode {
+		return e.Digest, nil
+	}
+	d, err := hashPath(abs)
+	if err != nil {
+		return "", err
+	}
+	want.Digest = d
+	sc.mu.Lock()
+	sc.loaded[abs] = want
+	sc.changed[abs] = want
+	sc.mu.Unlock()
+	return d, nil
+}
+
+// Flush writes the new digests back in one transaction.
+func (sc *StatCache) Flush() error {
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	if len(sc.changed) == 0 {
+		return nil
+	}
+	err := sc.ix.update(func(tx *bolt.Tx) error {
+		for k, e := range sc.changed {
+			if err := putJSON(tx, bucketStat, k, e); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err == nil {
+		sc.changed = map[string]statEntry{}
+	}
+	return err
+}
+
+func hashPath(abs string) (string, error) {
+	f, err := os.Open(abs)
+	if err != nil {
+		return "", fmt.Errorf("cache: %w", err)
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", fmt.Errorf("cache: %w", err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}

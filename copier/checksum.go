@@ -1,0 +1,121 @@
+package copier
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"hash"
+	"io"
+	"os"
+	"path"
+	"syscall"
+)
+
+// FileDigest returns the content digest of a regular file; a caller can
+// back it with a stat cache so unchanged files are not read again.
+type FileDigest func(abs string, fi os.FileInfo) (string, error)
+
+// Checksum digests exactly what Copy would read for srcs from src: each
+// selected entry's path, type, permission bits, owner (when src keeps
+// owners), size, link target and content — not mtimes. Two calls agree
+// exactly when the copied files would be the same. digest may be nil (files
+// are then read and hashed).
+func Checksum(ctx context.Context, src Source, srcs []string, opts Options, digest FileDigest) (string, error) {
+	c, err := newCopier(src, "/", opts)
+	if err != nil {
+		return "", err
+	}
+	items, err := c.collect(ctx, srcs)
+	if err != nil {
+		return "", err
+	}
+	if len(items) == 0 {
+		return "", fmt.Errorf("%w: no source files were specified", ErrNotFound)
+	}
+	if digest == nil {
+		digest = hashFile
+	}
+	h := sha256.New()
+	for _, it := range items {
+		fmt.Fprintf(h, "item %d %s\n", it.group, it.name)
+		w := &walk{c: c, base: it.real}
+		if err := w.sum(ctx, h, "", it.fi, digest); err != nil {
+			return "", fmt.Errorf("checksum of %s: %w", it.name, err)
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// sum writes the record of rel (and, for a directory, its included
+// descendants in name order) to h.
+func (w *walk) sum(ctx context.Context, h hash.Hash, rel string, fi os.FileInfo, digest FileDigest) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	include, descend, err := w.filter(rel, fi)
+	if err != nil {
+		return err
+	}
+	abs := w.c.src.abs(path.Join(w.base, rel))
+	if include {
+		if err := w.c.record(h, rel, abs, fi, digest); err != nil {
+			return err
+		}
+	}
+	if !fi.IsDir() || !descend {
+		return nil
+	}
+	entries, err := os.ReadDir(abs)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		child := path.Join(rel, e.Name())
+		cfi, err := os.Lstat(w.c.src.abs(path.Join(w.base, child)))
+		if err != nil {
+			return err
+		}
+		if err := w.sum(ctx, h, child, cfi, digest); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (c *copier) record(h hash.Hash, rel, abs string, fi os.FileInfo, digest FileDigest) error {
+	uid, gid := -1, -1
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok && c.src.KeepOwner {
+		uid, gid = int(st.Uid), int(st.Gid)
+	}
+	extra := ""
+	switch {
+	case fi.Mode()&os.ModeSymlink != 0:
+		target, err := os.Readlink(abs)
+		if err != nil {
+			return err
+		}
+		extra = "-> " + target
+	case fi.Mode().IsRegular():
+		d, err := digest(abs, fi)
+		if err != nil {
+			return err
+		}
+		extra = d
+	}
+	_, err := fmt.Fprintf(h, "%q %o %d:%d %d %s\n", rel, uint32(fi.Mode()), uid, gid, fi.Size(), extra)
+	return err
+}
+
+func hashFile(abs string, _ os.FileInfo) (string, error) {
+	f, err := os.Open(abs)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
