@@ -113,7 +113,11 @@ func (c *copier) applyMeta(src, target string, fi os.FileInfo) error {
 	if err := setTimes(target, fi); err != nil {
 		return err
 	}
-	copyXattrs(src, target)
+	if c.src.KeepOwner {
+		// files from another stage or image keep their xattrs; the build
+		// context's do not (BuildKit does not send them)
+		copyXattrs(src, target)
+	}
 	return nil
 }
 

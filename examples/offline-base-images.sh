@@ -5,7 +5,7 @@
 #   golang:1.22     busybox + the Go toolchain at /usr/local/go (GOTOOLCHAIN=local)
 # On a machine that reaches Docker Hub none of this is needed: kiln pulls them.
 #
-# Usage: offline-base-images.sh [KILN] [--root STORE]
+# Usage: offline-base-images.sh [KILN] [--root STORE]   (BUSYBOX_ONLY=1: skip golang)
 set -euo pipefail
 KILN=${1:-kiln}; shift || true
 ROOT_ARGS=("$@")
@@ -31,7 +31,7 @@ PATH_DEFAULT=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 busybox_rootfs "$work/busybox"
 "$KILN" "${ROOT_ARGS[@]}" import -c "ENV PATH=$PATH_DEFAULT" -c 'CMD ["sh"]' "$work/busybox" busybox:latest
 
-if [ -d "$GOROOT_SRC" ]; then
+if [ -z "${BUSYBOX_ONLY:-}" ] && [ -d "$GOROOT_SRC" ]; then
   busybox_rootfs "$work/golang"
   mkdir -p "$work/golang/usr/local" "$work/golang/go/bin" "$work/golang/go/src"
   cp -a "$GOROOT_SRC" "$work/golang/usr/local/go"

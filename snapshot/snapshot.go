@@ -9,6 +9,7 @@ import (
 
 // Active is a mounted snapshot being written (Prepare) or read (View).
 type Active struct {
+	lowers  []string
 	dir     string // holds upper/, work/, root/
 	upper   string
 	root    string
@@ -26,7 +27,7 @@ func Prepare(ctx context.Context, tmp string, lowers []string) (*Active, error) 
 	if err != nil {
 		return nil, fmt.Errorf("snapshot: %w", err)
 	}
-	a := &Active{dir: dir, upper: filepath.Join(dir, "upper"), root: filepath.Join(dir, "root")}
+	a := &Active{dir: dir, upper: filepath.Join(dir, "upper"), root: filepath.Join(dir, "root"), lowers: lowers}
 	for _, d := range []string{a.upper, filepath.Join(dir, "work"), a.root} {
 		if err := os.Mkdir(d, 0o755); err != nil {
 			os.RemoveAll(dir)
@@ -104,12 +105,16 @@ func (a *Active) Unmount() error {
 }
 
 // Commit unmounts and returns the upper dir, which now holds exactly the
-// step's changes in overlay format. The caller owns it from then on.
+// step's changes in overlay format, normalized as BuildKit's differ would
+// write them (see normalize). The caller owns it from then on.
 func (a *Active) Commit() (string, error) {
 	if err := a.Unmount(); err != nil {
 		return "", err
 	}
 	os.RemoveAll(filepath.Join(a.dir, "work"))
+	if err := normalize(a.upper, a.lowers); err != nil {
+		return "", fmt.Errorf("snapshot: normalizing upper dir: %w", err)
+	}
 	return a.upper, nil
 }
 

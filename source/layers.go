@@ -3,7 +3,6 @@ package source
 import (
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -96,10 +95,6 @@ func (r *Resolver) extract(ctx context.Context, d v1.Hash, id string) error {
 		return err
 	}
 	if _, err := archive.Apply(ctx, fs, plain, archive.WithOverlayWhiteouts()); err != nil {
-		os.RemoveAll(tmp)
-		return fmt.Errorf("extracting layer %s: %w", d, err)
-	}
-	if _, err := io.Copy(io.Discard, plain); err != nil {
 		os.RemoveAll(tmp)
 		return fmt.Errorf("extracting layer %s: %w", d, err)
 	}

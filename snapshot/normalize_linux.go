@@ -1,0 +1,173 @@
+package snapshot
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+const opaqueXattr = "trusted.overlay.opaque"
+
+// normalize turns a step's upper dir into the same diff BuildKit's differ
+// makes from the same change:
+//   - directories that were only copied up (for a mount point, or touched
+//     and restored) and hold no change are dropped, so `RUN true` makes an
+//     empty layer;
+//   - an opaque directory becomes explicit whiteouts for the lower entries
+//     it hides, and loses the opaque marker when it hides nothing (a new
+//     directory where the lower layers had a file or nothing).
+//
+// lowers are the snapshot's lower dirs, top first. Only the upper dir is
+// walked, never the lower layers as a whole.
+func normalize(upper string, lowers []string) error {
+	_, err := normalizeDir(upper, "", lowers)
+	return err
+}
+
+// normalizeDir normalizes the upper dir rel and reports whether it is now
+// an unchanged copy-up that can go.
+func normalizeDir(upper, rel string, lowers []string) (bool, error) {
+	abs := filepath.Join(upper, rel)
+	lowerFI, lowerLayers := lookupLower(lowers, rel)
+	opaque := isOpaque(abs)
+	if opaque {
+		if err := unix.Lremovexattr(abs, opaqueXattr); err != nil {
+			return false, err
+		}
+		if lowerFI != nil && lowerFI.IsDir() {
+			if err := whiteoutHidden(abs, rel, lowerLayers); err != nil {
+				return false, err
+			}
+		}
+	}
+	ents, err := os.ReadDir(abs)
+	if err != nil {
+		return false, err
+	}
+	left := 0
+	for _, e := range ents {
+		if !e.IsDir() {
+			left++
+			continue
+		}
+		child := filepath.Join(rel, e.Name())
+		drop, err := normalizeDir(upper, child, lowers)
+		if err != nil {
+			return false, err
+		}
+		if drop {
+			if err := os.Remove(filepath.Join(upper, child)); err != nil {
+				return false, err
+			}
+			continue
+		}
+		left++
+	}
+	if rel == "" || opaque || left > 0 || lowerFI == nil || !lowerFI.IsDir() {
+		return false, nil
+	}
+	fi, err := os.Lstat(abs)
+	if err != nil {
+		return false, err
+	}
+	return sameDir(fi, lowerFI), nil
+}
+
+// lookupLower finds rel in the lower layers (top first) as the merged view
+// shows it: the first layer that has it, unless a whiteout or an opaque
+// directory above hides it. It also returns the layers that contribute to
+// rel's contents (down to the first opaque one), for listing children.
+func lookupLower(lowers []string, rel string) (os.FileInfo, []string) {
+	var found os.FileInfo
+	var contrib []string
+	for _, l := range lowers {
+		blocked := hiddenBelow(l, rel)
+		if fi, err := os.Lstat(filepath.Join(l, rel)); err == nil {
+			if isWhiteout(fi) {
+				break
+			}
+			if found == nil {
+				found = fi
+			}
+			if !fi.IsDir() {
+				break
+			}
+			contrib = append(contrib, l)
+			if isOpaque(filepath.Join(l, rel)) {
+				break
+			}
+		}
+		if blocked {
+			break
+		}
+	}
+	return found, contrib
+}
+
+// hiddenBelow reports whether layer l blocks the layers below it for rel:
+// some proper ancestor of rel is opaque, a whiteout or a non-directory in l.
+func hiddenBelow(l, rel string) bool {
+	for dir := filepath.Dir(rel); dir != "." && dir != "/" && dir != ""; dir = filepath.Dir(dir) {
+		fi, err := os.Lstat(filepath.Join(l, dir))
+		if err != nil {
+			continue
+		}
+		if !fi.IsDir() || isOpaque(filepath.Join(l, dir)) {
+			return true
+		}
+	}
+	return false
+}
+
+// whiteoutHidden creates a whiteout in the upper dir abs for every entry the
+// lower layers have under rel that the upper dir does not replace.
+func whiteoutHidden(abs, rel string, layers []string) error {
+	seen := map[string]bool{}
+	for _, l := range layers {
+		ents, err := os.ReadDir(filepath.Join(l, rel))
+		if err != nil {
+			continue
+		}
+		for _, e := range ents {
+			name := e.Name()
+			if seen[name] {
+				continue
+			}
+			seen[name] = true
+			if fi, err := e.Info(); err == nil && isWhiteout(fi) {
+				continue
+			}
+			if _, err := os.Lstat(filepath.Join(abs, name)); err == nil {
+				continue
+			} else if !errors.Is(err, os.ErrNotExist) {
+				return err
+			}
+			if err := unix.Mknod(filepath.Join(abs, name), unix.S_IFCHR, 0); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func isOpaque(p string) bool {
+	buf := make([]byte, 4)
+	n, err := unix.Lgetxattr(p, opaqueXattr, buf)
+	return err == nil && n == 1 && buf[0] == 'y'
+}
+
+func isWhiteout(fi os.FileInfo) bool {
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	return ok && fi.Mode()&os.ModeCharDevice != 0 && st.Rdev == 0
+}
+
+// sameDir compares what a layer records of a directory.
+func sameDir(a, b os.FileInfo) bool {
+	sa, ok1 := a.Sys().(*syscall.Stat_t)
+	sb, ok2 := b.Sys().(*syscall.Stat_t)
+	return ok1 && ok2 && a.Mode() == b.Mode() && sa.Uid == sb.Uid && sa.Gid == sb.Gid &&
+		sa.Mtim == sb.Mtim
+}
