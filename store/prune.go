@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"golang.org/x/sys/unix"
@@ -81,6 +82,9 @@ func (s *Store) othersActive() (bool, error) {
 		p := filepath.Join(dir, e.Name())
 		if p == s.tmp {
 			continue
+		}
+		if strings.HasPrefix(e.Name(), newPrefix) {
+			return true, nil // a kiln process is starting
 		}
 		f, err := os.Open(filepath.Join(p, ".lock"))
 		if err != nil {

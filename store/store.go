@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -51,21 +53,44 @@ func Open(root string) (*Store, error) {
 	}
 	s := &Store{root: root}
 	s.sweepTmp()
-	tmp, err := os.MkdirTemp(filepath.Join(root, "tmp"), "p"+strconv.Itoa(os.Getpid())+"-")
+	tmp, f, err := s.lockedTempDir()
 	if err != nil {
-		return nil, fmt.Errorf("store: %w", err)
-	}
-	f, err := os.OpenFile(filepath.Join(tmp, ".lock"), os.O_CREATE|os.O_RDWR, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("store: %w", err)
-	}
-	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("store: locking temp dir: %w", err)
+		return nil, err
 	}
 	s.tmp, s.lock = tmp, f
 	return s, nil
 }
+
+// lockedTempDir makes this process's temp dir with its lock already held:
+// it is made and locked under a ".new-" name, which sweeps leave alone,
+// then renamed into view.
+func (s *Store) lockedTempDir() (string, *os.File, error) {
+	base := filepath.Join(s.root, "tmp")
+	staging, err := os.MkdirTemp(base, newPrefix)
+	if err != nil {
+		return "", nil, fmt.Errorf("store: %w", err)
+	}
+	f, err := os.OpenFile(filepath.Join(staging, ".lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		os.RemoveAll(staging)
+		return "", nil, fmt.Errorf("store: %w", err)
+	}
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		f.Close()
+		os.RemoveAll(staging)
+		return "", nil, fmt.Errorf("store: locking temp dir: %w", err)
+	}
+	tmp := filepath.Join(base, "p"+strconv.Itoa(os.Getpid())+strings.TrimPrefix(filepath.Base(staging), newPrefix))
+	if err := os.Rename(staging, tmp); err != nil {
+		f.Close()
+		os.RemoveAll(staging)
+		return "", nil, fmt.Errorf("store: %w", err)
+	}
+	return tmp, f, nil
+}
+
+// newPrefix names temp dirs being set up; sweeps skip them unless stale.
+const newPrefix = ".new-"
 
 // Close releases this process's temp space.
 func (s *Store) Close() error {
@@ -96,6 +121,11 @@ func (s *Store) sweepTmp() {
 	}
 	for _, e := range ents {
 		p := filepath.Join(dir, e.Name())
+		if strings.HasPrefix(e.Name(), newPrefix) {
+			if fi, err := e.Info(); err != nil || time.Since(fi.ModTime()) < time.Hour {
+				continue
+			}
+		}
 		f, err := os.Open(filepath.Join(p, ".lock"))
 		if err == nil {
 			busy := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB) != nil
