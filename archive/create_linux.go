@@ -50,6 +50,11 @@ func (a *applier) create(parent int, rel string, hdr *tar.Header, tr io.Reader) 
 	if err != nil {
 		return err
 	}
+	if o := a.opts.owner; o != nil {
+		h := *hdr
+		h.Uid, h.Gid = o[0], o[1]
+		hdr = &h
+	}
 	return a.setMetadata(parent, rel, hdr)
 }
 

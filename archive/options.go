@@ -6,6 +6,7 @@ type ApplyOption func(*applyOptions)
 type applyOptions struct {
 	overlayWhiteouts bool
 	noSameOwner      bool
+	owner            *[2]int
 }
 
 // WithOverlayWhiteouts makes Apply write OCI whiteouts in overlay format:
@@ -22,6 +23,12 @@ func WithOverlayWhiteouts() ApplyOption {
 // of applying the uid and gid recorded in the tar.
 func WithNoSameOwner() ApplyOption {
 	return func(o *applyOptions) { o.noSameOwner = true }
+}
+
+// WithOwner makes every extracted entry owned by uid:gid, whatever the tar
+// says (ADD --chown of an archive).
+func WithOwner(uid, gid int) ApplyOption {
+	return func(o *applyOptions) { o.owner = &[2]int{uid, gid} }
 }
 
 func makeApplyOptions(opts []ApplyOption) applyOptions {

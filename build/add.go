@@ -31,7 +31,7 @@ func (s *stage) addSpecial(ctx context.Context, src copier.Source, srcs []string
 		case isGitURL(p):
 			return nil, fmt.Errorf("ADD of a git repository (%s) is not supported yet", p)
 		default:
-			extracted, err := extractIfArchive(ctx, src, p, root, dest)
+			extracted, err := extractIfArchive(ctx, src, p, root, dest, opts.Chown)
 			if err != nil {
 				return nil, err
 			}
@@ -52,7 +52,7 @@ func isGitURL(s string) bool {
 }
 
 // extractIfArchive extracts a local archive source (no wildcards) into dest.
-func extractIfArchive(ctx context.Context, src copier.Source, p, root, dest string) (bool, error) {
+func extractIfArchive(ctx context.Context, src copier.Source, p, root, dest string, owner *copier.Owner) (bool, error) {
 	if strings.ContainsAny(p, "*?[") || src.Filter == nil {
 		return false, nil
 	}
@@ -85,10 +85,16 @@ func extractIfArchive(ctx context.Context, src copier.Source, p, root, dest stri
 	if err != nil {
 		return false, err
 	}
-	if err := mkdirAllOwned(root, strings.TrimPrefix(dir, root), 0, 0); err != nil {
+	uid, gid := 0, 0
+	var opts []archive.ApplyOption
+	if owner != nil {
+		uid, gid = owner.UID, owner.GID
+		opts = append(opts, archive.WithOwner(uid, gid))
+	}
+	if err := mkdirAllOwned(root, strings.TrimPrefix(dir, root), uid, gid); err != nil {
 		return false, err
 	}
-	if _, err := archive.Apply(ctx, dir, r); err != nil {
+	if _, err := archive.Apply(ctx, dir, r, opts...); err != nil {
 		return false, fmt.Errorf("extracting %s: %w", p, err)
 	}
 	return true, nil

@@ -6,7 +6,6 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"strconv"
 	"strings"
 
 	"github.com/kiln-build/kiln/cache"
@@ -49,12 +48,11 @@ func (s *stage) runAdd(ctx context.Context, c *instructions.AddCommand) error {
 func (s *stage) copy(ctx context.Context, j copyJob) error {
 	opts := copier.Options{Excludes: j.excludes}
 	if j.chmod != "" {
-		m, err := strconv.ParseUint(j.chmod, 8, 32)
-		if err != nil || m > 0o7777 {
-			return s.b.errorf(j.loc, "%s --chmod=%s: invalid mode, want octal like 755", j.name, j.chmod)
+		m, err := copier.ParseChmod(j.chmod)
+		if err != nil {
+			return s.b.errorf(j.loc, "%s --chmod: %v", j.name, err)
 		}
-		mode := os.FileMode(m)
-		opts.Chmod = &mode
+		opts.Chmod = m
 	}
 	dest := s.destPath(j.dest)
 	key, err := s.copyKey(ctx, j, dest)

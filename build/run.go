@@ -15,6 +15,8 @@ import (
 	"github.com/kiln-build/kiln/progress"
 	"github.com/kiln-build/kiln/runtime"
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
+	"github.com/moby/buildkit/frontend/dockerfile/parser"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
 // runRun executes a RUN instruction in a container on a fresh upper dir.
@@ -33,7 +35,7 @@ func (s *stage) runRun(ctx context.Context, c *instructions.RunCommand, step *pr
 	if sec := instructions.GetSecurity(c); sec != "" && sec != instructions.SecuritySandbox {
 		return s.b.errorf(c.Location(), "RUN --security=%s is not supported", sec)
 	}
-	args, err := s.runArgs(c)
+	args, mounts, err := s.runArgs(c)
 	if err != nil {
 		return s.b.errorf(c.Location(), "%v", err)
 	}
@@ -65,7 +67,7 @@ func (s *stage) runRun(ctx context.Context, c *instructions.RunCommand, step *pr
 			return fmt.Errorf("creating working dir %s: %w", cwd, err)
 		}
 		env := s.runEnv(u)
-		spec, err := runtime.NewSpec(runtime.Spec{Rootfs: root, Network: network, Process: runtime.Process{
+		spec, err := runtime.NewSpec(runtime.Spec{Rootfs: root, Network: network, Mounts: mounts, Process: runtime.Process{
 			Args: args, Env: env, Cwd: cwd, UID: u.UID, GID: u.GID, AdditionalGids: u.Groups}})
 		if err != nil {
 			return err
@@ -117,16 +119,62 @@ func (s *stage) runError(c *instructions.RunCommand, args []string, err error, t
 	return s.b.errorf(c.Location(), "RUN %s: %s", strings.Join(c.CmdLine, " "), msg)
 }
 
-// runArgs is the argv of a RUN: shell form through the stage's SHELL, exec
-// form as is, a heredoc as the shell's script.
-func (s *stage) runArgs(c *instructions.RunCommand) ([]string, error) {
+// runArgs is the argv of a RUN, as BuildKit builds it: shell form through
+// the stage's SHELL, exec form as is. A RUN that is just one heredoc runs
+// its (chomped) body with the shell, or, when the body starts with "#!",
+// as a script mounted at /dev/pipes/<name>; any other heredoc form is
+// handed to the shell whole.
+func (s *stage) runArgs(c *instructions.RunCommand) ([]string, []specs.Mount, error) {
+	args := c.CmdLine
+	var mounts []specs.Mount
 	if len(c.Files) > 0 {
-		if len(c.Files) > 1 || strings.HasPrefix(c.Files[0].Data, "#!") {
-			return nil, errors.New("RUN heredocs with several files or a #! line are not supported yet")
+		if len(args) != 1 || !c.PrependShell {
+			return nil, nil, fmt.Errorf("parsing produced an invalid run command: %v", args)
 		}
-		return append(s.shell(), c.Files[0].Data), nil
+		if parser.MustParseHeredoc(args[0]) != nil {
+			f := c.Files[0]
+			data := f.Data
+			if f.Chomp {
+				data = parser.ChompHeredocContent(data)
+			}
+			if strings.HasPrefix(data, "#!") {
+				m, err := s.heredocScript(f.Name, data)
+				if err != nil {
+					return nil, nil, err
+				}
+				mounts = append(mounts, m)
+				args = []string{"/dev/pipes/" + f.Name}
+			} else {
+				args = []string{data}
+			}
+		} else {
+			var b strings.Builder
+			b.WriteString(args[0])
+			for _, f := range c.Files {
+				b.WriteString("\n" + f.Data + f.Name)
+			}
+			args = []string{b.String()}
+		}
 	}
-	return s.withShell(c.ShellDependantCmdLine), nil
+	if c.PrependShell {
+		return append(s.shell(), strings.Join(args, " ")), mounts, nil
+	}
+	return append([]string(nil), args...), mounts, nil
+}
+
+// heredocScript writes a #! heredoc to a file and mounts it read-only at
+// /dev/pipes/<name> (inside the container's /dev tmpfs: never in a layer).
+func (s *stage) heredocScript(name, data string) (specs.Mount, error) {
+	dir, err := os.MkdirTemp(s.b.tmp, "heredoc-")
+	if err != nil {
+		return specs.Mount{}, err
+	}
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(data), 0o755); err != nil {
+		return specs.Mount{}, err
+	}
+	return specs.Mount{Destination: "/dev/pipes/" + name, Type: "bind", Source: p,
+		Options: []string{"rbind", "ro"}}, nil
 }
 
 // runEnv is the process environment: the stage env (ENV and ARG values),

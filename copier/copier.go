@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"path"
 	"strings"
 
@@ -61,7 +60,7 @@ type Options struct {
 	Chown *Owner
 	// Chmod is --chmod: it replaces the permission bits (and setuid,
 	// setgid, sticky) of copied files and directories; nil keeps the source mode.
-	Chmod *os.FileMode
+	Chmod *Chmod
 	// Excludes are the COPY --exclude patterns, relative to each source.
 	Excludes []string
 }

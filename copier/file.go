@@ -104,7 +104,7 @@ func (c *copier) applyMeta(src, target string, fi os.FileInfo) error {
 	if fi.Mode()&os.ModeSymlink == 0 {
 		mode := fi.Mode() & (os.ModePerm | os.ModeSetuid | os.ModeSetgid | os.ModeSticky)
 		if c.opts.Chmod != nil {
-			mode = chmodMode(*c.opts.Chmod)
+			mode = c.opts.Chmod.Apply(mode, fi.IsDir())
 		}
 		if err := os.Chmod(target, mode); err != nil {
 			return err

@@ -63,18 +63,20 @@ func TestCopyOwnership(t *testing.T) {
 
 func TestCopyModes(t *testing.T) {
 	dirMode := os.FileMode(0o700)
-	chmod := os.FileMode(0o640)
-	setuid := os.FileMode(0o4750)
+	chmod, _ := ParseChmod("640")
+	setuid, _ := ParseChmod("4750")
+	symbolic, _ := ParseChmod("u=rwX,g=rX,o=")
 	tests := []struct {
 		name     string
-		chmod    *os.FileMode
+		chmod    *Chmod
 		wantFile os.FileMode
 		wantDir  os.FileMode
 		wantNew  os.FileMode // destination dir created by the copy
 	}{
 		{name: "modes preserved", wantFile: 0o751 | os.ModeSetgid, wantDir: dirMode, wantNew: 0o755},
-		{name: "chmod files and dirs", chmod: &chmod, wantFile: 0o640, wantDir: 0o640, wantNew: 0o755},
-		{name: "chmod with setuid", chmod: &setuid, wantFile: 0o750 | os.ModeSetuid, wantDir: 0o750 | os.ModeSetuid, wantNew: 0o755},
+		{name: "chmod files and dirs", chmod: chmod, wantFile: 0o640, wantDir: 0o640, wantNew: 0o755},
+		{name: "chmod with setuid", chmod: setuid, wantFile: 0o750 | os.ModeSetuid, wantDir: 0o750 | os.ModeSetuid, wantNew: 0o755},
+		{name: "symbolic chmod", chmod: symbolic, wantFile: 0o750 | os.ModeSetgid, wantDir: 0o750, wantNew: 0o755},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
