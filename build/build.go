@@ -40,6 +40,8 @@ type Options struct {
 	// still recorded); NoCacheFilter does so only for the named stages.
 	NoCache       bool
 	NoCacheFilter []string
+	// Secrets are the --secret values by id, for RUN --mount=type=secret.
+	Secrets map[string][]byte
 }
 
 // Result is a finished build. Its layer dirs live in the build's temp space

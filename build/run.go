@@ -21,8 +21,9 @@ import (
 
 // runRun executes a RUN instruction in a container on a fresh upper dir.
 func (s *stage) runRun(ctx context.Context, c *instructions.RunCommand, step *progress.Step) error {
-	if len(instructions.GetMounts(c)) > 0 {
-		return s.b.errorf(c.Location(), "RUN --mount is not supported yet")
+	rms, err := s.mountsOf(c)
+	if err != nil {
+		return s.b.errorf(c.Location(), "RUN %v", err)
 	}
 	network := runtime.NetworkHost
 	switch instructions.GetNetwork(c) {
@@ -40,8 +41,16 @@ func (s *stage) runRun(ctx context.Context, c *instructions.RunCommand, step *pr
 		return s.b.errorf(c.Location(), "%v", err)
 	}
 	cfg := s.img.Config.Config
-	key := cache.NewKey(s.key, "RUN").AddList("args", args).AddList("env", s.env).Add("user", cfg.User).
-		Add("workdir", cfg.WorkingDir).Add("network", fmt.Sprint(network)).String()
+	k := cache.NewKey(s.key, "RUN").AddList("args", args).AddList("env", s.env).Add("user", cfg.User).
+		Add("workdir", cfg.WorkingDir).Add("network", fmt.Sprint(network))
+	for _, rm := range rms {
+		mk, err := s.mountKey(ctx, rm)
+		if err != nil {
+			return s.b.errorf(c.Location(), "RUN --mount: %v", err)
+		}
+		k.Add("mount", mk)
+	}
+	key := k.String()
 	tail := &tailBuffer{max: 20}
 	out := step.Output(fmt.Sprintf("[%s %d/%d] ", s.ps.Ref(), s.n+1, s.of))
 	var code int
@@ -55,6 +64,11 @@ func (s *stage) runRun(ctx context.Context, c *instructions.RunCommand, step *pr
 			return err
 		}
 		defer release()
+		extra, secretEnv, unmount, err := s.prepareMounts(ctx, rms)
+		if err != nil {
+			return err
+		}
+		defer unmount()
 		u, err := resolveUser(root, s.img.Config.Config.User)
 		if err != nil {
 			return err
@@ -66,8 +80,8 @@ func (s *stage) runRun(ctx context.Context, c *instructions.RunCommand, step *pr
 		if err := mkdirAllOwned(root, cwd, int(u.UID), int(u.GID)); err != nil {
 			return fmt.Errorf("creating working dir %s: %w", cwd, err)
 		}
-		env := s.runEnv(u)
-		spec, err := runtime.NewSpec(runtime.Spec{Rootfs: root, Network: network, Mounts: mounts, Process: runtime.Process{
+		env := append(s.runEnv(u), secretEnv...)
+		spec, err := runtime.NewSpec(runtime.Spec{Rootfs: root, Network: network, Mounts: append(mounts, extra...), Process: runtime.Process{
 			Args: args, Env: env, Cwd: cwd, UID: u.UID, GID: u.GID, AdditionalGids: u.Groups}})
 		if err != nil {
 			return err

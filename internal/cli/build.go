@@ -32,6 +32,7 @@ type buildFlags struct {
 	runtimeName string
 	noCache     bool
 	noCacheFor  []string
+	secrets     []string
 }
 
 func newBuildCmd(g *globals) *cobra.Command {
@@ -56,6 +57,7 @@ func newBuildCmd(g *globals) *cobra.Command {
 	fl.StringVar(&f.platform, "platform", "", "target platform (only the host's is supported)")
 	fl.StringVar(&f.compression, "compression", "gzip", "layer compression: gzip, zstd or uncompressed")
 	fl.IntVar(&f.jobs, "jobs", 0, "stages run at once (default: number of CPUs)")
+	fl.StringArrayVar(&f.secrets, "secret", nil, "secret for RUN --mount=type=secret: id=ID,src=FILE or id=ID,env=VAR")
 	fl.BoolVar(&f.noCache, "no-cache", false, "run every step, ignoring the cache")
 	fl.StringArrayVar(&f.noCacheFor, "no-cache-filter", nil, "ignore the cache for these stages")
 	fl.StringVar(&f.runtimeName, "runtime", "", "OCI runtime binary for RUN (default: built-in libcontainer)")
@@ -87,6 +89,10 @@ func runBuild(cmd *cobra.Command, g *globals, f *buildFlags, contextDir string) 
 	if err != nil {
 		return err
 	}
+	secrets, err := parseSecrets(f.secrets)
+	if err != nil {
+		return err
+	}
 	df, dfPath, err := readDockerfile(g, f.file, contextDir)
 	if err != nil {
 		return err
@@ -102,7 +108,7 @@ func runBuild(cmd *cobra.Command, g *globals, f *buildFlags, contextDir string) 
 	}
 	opts := build.Options{ContextDir: contextDir, File: df, DockerfilePath: dfPath, BuildArgs: buildArgs,
 		Target: f.target, Labels: labels, Jobs: f.jobs, Progress: progress.New(out),
-		NoCache: f.noCache, NoCacheFilter: lower(f.noCacheFor)}
+		NoCache: f.noCache, NoCacheFilter: lower(f.noCacheFor), Secrets: secrets}
 	if f.runtimeName != "" {
 		dir, err := st.TempDir("runtime-")
 		if err != nil {
@@ -118,6 +124,49 @@ func runBuild(cmd *cobra.Command, g *globals, f *buildFlags, contextDir string) 
 	}
 	defer res.Close()
 	return writeOutputs(cmd, g, st, res, outs, tags, comp, opts.Progress, f.quiet)
+}
+
+// parseSecrets reads --secret values as buildx does: id=ID with src=FILE
+// (or source=), or env=VAR; with neither, the environment variable ID.
+func parseSecrets(vals []string) (map[string][]byte, error) {
+	out := map[string][]byte{}
+	for _, v := range vals {
+		kv := map[string]string{}
+		for _, f := range strings.Split(v, ",") {
+			k, val, ok := strings.Cut(f, "=")
+			if !ok {
+				return nil, fmt.Errorf("--secret %q: %q is not key=value", v, f)
+			}
+			kv[strings.ToLower(k)] = val
+		}
+		id := kv["id"]
+		if id == "" {
+			return nil, fmt.Errorf("--secret %q: id= is required", v)
+		}
+		src := kv["src"]
+		if src == "" {
+			src = kv["source"]
+		}
+		switch {
+		case src != "":
+			b, err := os.ReadFile(src)
+			if err != nil {
+				return nil, fmt.Errorf("--secret %s: %w", id, err)
+			}
+			out[id] = b
+		default:
+			name := kv["env"]
+			if name == "" {
+				name = id
+			}
+			val, ok := os.LookupEnv(name)
+			if !ok {
+				return nil, fmt.Errorf("--secret %s: environment variable %s is not set (or give src=FILE)", id, name)
+			}
+			out[id] = []byte(val)
+		}
+	}
+	return out, nil
 }
 
 func lower(ss []string) []string {
