@@ -59,4 +59,3 @@ func (s *stage) secretMount(rm runMount, env []string) (*specs.Mount, []string, 
 	}
 	return &specs.Mount{Destination: rm.target, Type: "bind", Source: p, Options: []string{"bind", "ro"}}, env, nil
 }
-
