@@ -20,6 +20,7 @@ import (
 	"github.com/kiln-build/kiln/source"
 	"github.com/kiln-build/kiln/store"
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
+	"golang.org/x/sync/singleflight"
 )
 
 // Options are what one build needs besides the store.
@@ -42,15 +43,19 @@ type Options struct {
 	NoCacheFilter []string
 	// Secrets are the --secret values by id, for RUN --mount=type=secret.
 	Secrets map[string][]byte
+	// CacheFrom are caches imported with --cache-from.
+	CacheFrom []*cache.Remote
 }
 
 // Result is a finished build. Its layer dirs live in the build's temp space
 // until Close.
 type Result struct {
-	Plan  *plan.Plan
-	Image *image.Image
-	tmp   string
-	cache *cache.Index
+	Plan   *plan.Plan
+	Image  *image.Image
+	tmp    string
+	cache  *cache.Index
+	b      *builder
+	stages []*image.Image // every stage that ran, for cache export
 }
 
 // Close removes the build's temp space (step snapshots that were not
@@ -79,6 +84,7 @@ type builder struct {
 	results map[*plan.Stage]*stageResult
 	cache   *cache.Index
 	stat    *cache.StatCache
+	pulls   singleflight.Group
 }
 
 type stageResult struct {
@@ -144,6 +150,10 @@ func Build(ctx context.Context, st *store.Store, opts Options) (*Result, error) 
 	}
 	res.Image = img
 	res.cache = b.cache
+	res.b = b
+	for _, st := range p.Order {
+		res.stages = append(res.stages, b.results[st].img)
+	}
 	return res, nil
 }
 

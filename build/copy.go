@@ -135,19 +135,9 @@ func (s *stage) copySource(ctx context.Context, j copyJob) (copier.Source, func(
 		}
 		return s.b.contextSource(), noop, nil
 	}
-	var lowers []string
-	if dep := s.b.plan.StageByRef(j.from); dep != nil {
-		img, err := s.b.waitStage(ctx, dep)
-		if err != nil {
-			return copier.Source{}, noop, err
-		}
-		lowers = img.Lowers()
-	} else {
-		img, err := s.b.res.Resolve(ctx, j.from)
-		if err != nil {
-			return copier.Source{}, noop, s.b.errorf(j.loc, "%s --from=%s: %v", j.name, j.from, err)
-		}
-		lowers = img.Lowers()
+	lowers, err := s.lowersOf(ctx, j.from)
+	if err != nil {
+		return copier.Source{}, noop, s.b.errorf(j.loc, "%s --from=%s: %v", j.name, j.from, err)
 	}
 	v, err := snapshot.View(ctx, s.b.tmp, lowers)
 	if err != nil {
@@ -196,7 +186,7 @@ func (s *stage) copyKey(ctx context.Context, j copyJob, dest string) (string, er
 		if err != nil {
 			return "", fmt.Errorf("--from=%s: %w", j.from, err)
 		}
-		k.Add("image", img.Digest.String())
+		k.Add("image", img.ID.String())
 	}
 	return k.String(), nil
 }

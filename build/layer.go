@@ -22,7 +22,11 @@ func (s *stage) layerStep(ctx context.Context, key string, fn func(root string) 
 		s.key = key
 		return true, nil
 	}
-	a, err := snapshot.Prepare(ctx, s.b.tmp, s.img.Lowers())
+	lowers, err := s.b.lowers(ctx, s.img)
+	if err != nil {
+		return false, err
+	}
+	a, err := snapshot.Prepare(ctx, s.b.tmp, lowers)
 	if err != nil {
 		return false, err
 	}
@@ -58,7 +62,7 @@ func (s *stage) cachedLayer(key string) (image.Layer, bool) {
 	}
 	r, ok, err := s.b.cache.Get(key)
 	if err != nil || !ok || !s.b.st.HasSnapshot(r.Snapshot) {
-		return image.Layer{}, false
+		return s.b.remoteLayer(key)
 	}
 	l := image.Layer{Dir: s.b.st.SnapshotPath(r.Snapshot), Key: key, Created: r.Created}
 	if r.Blob != "" {

@@ -101,7 +101,7 @@ func (s *stage) sourceIdentity(ctx context.Context, from string, paths []string)
 	if err != nil {
 		return "", fmt.Errorf("--from=%s: %w", from, err)
 	}
-	return "image:" + img.Digest.String() + ":" + strings.Join(paths, ","), nil
+	return "image:" + img.ID.String() + ":" + strings.Join(paths, ","), nil
 }
 
 // prepareMounts makes the spec mounts of a RUN; release undoes them.
@@ -204,7 +204,7 @@ func (s *stage) lowersOf(ctx context.Context, from string) ([]string, error) {
 		if err != nil {
 			return nil, err
 		}
-		return img.Lowers(), nil
+		return s.b.lowers(ctx, img)
 	}
 	img, err := s.b.res.Resolve(ctx, from)
 	if err != nil {

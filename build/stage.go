@@ -80,7 +80,9 @@ func (s *stage) from(ctx context.Context) error {
 		if err != nil {
 			err = s.b.errorf(ps.Inst.Location, "FROM %s: %v", ps.Base, err)
 		} else {
-			s.key = cache.BaseKey(s.img.Digest.String())
+			// keyed by the config digest, which names the content whatever
+			// the manifest format or compression it came in
+			s.key = cache.BaseKey(s.img.ID.String())
 		}
 	}
 	step.Done(err)

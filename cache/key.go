@@ -37,11 +37,11 @@ func (k *Key) AddList(name string, values []string) *Key {
 // String is the finished key, hex.
 func (k *Key) String() string { return hex.EncodeToString(k.h.Sum(nil)) }
 
-// BaseKey is the key a stage starts from: an image by its manifest digest,
-// or scratch.
-func BaseKey(manifestDigest string) string {
-	if manifestDigest == "" {
-		manifestDigest = "scratch"
+// BaseKey is the key a stage starts from: an image by its config digest
+// (its ID), or scratch.
+func BaseKey(imageID string) string {
+	if imageID == "" || imageID == ":" {
+		imageID = "scratch"
 	}
-	return NewKey("", "FROM").Add("image", manifestDigest).String()
+	return NewKey("", "FROM").Add("image", imageID).String()
 }

@@ -48,17 +48,7 @@ func ParseCompression(s string) (Compression, error) {
 // the manifest's descriptor. Layers that already have a blob are reused as
 // they are.
 func Commit(ctx context.Context, st *store.Store, img *image.Image, comp Compression) (v1.Descriptor, error) {
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(goruntime.NumCPU())
-	for i := range img.Layers {
-		l := &img.Layers[i]
-		if l.Blob.Digest != (v1.Hash{}) && (l.Key == "" || mediaMatches(l.Blob.MediaType, comp)) {
-			l.Blob.MediaType = ociMediaType(l.Blob.MediaType)
-			continue
-		}
-		g.Go(func() error { return writeLayerBlob(gctx, st, l, comp) })
-	}
-	if err := g.Wait(); err != nil {
+	if err := EnsureBlobs(ctx, st, img.Layers, comp); err != nil {
 		return v1.Descriptor{}, err
 	}
 	cfg := img.Config
@@ -97,6 +87,23 @@ func Commit(ctx context.Context, st *store.Store, img *image.Image, comp Compres
 	}
 	img.Digest = md
 	return v1.Descriptor{MediaType: types.OCIManifestSchema1, Digest: md, Size: int64(len(mraw))}, nil
+}
+
+// EnsureBlobs gives every layer a compressed blob in the store, tarring
+// and compressing the ones that have none (or one of another compression)
+// in parallel. A layer known only by its blob (no files here) keeps it.
+func EnsureBlobs(ctx context.Context, st *store.Store, layers []image.Layer, comp Compression) error {
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(goruntime.NumCPU())
+	for i := range layers {
+		l := &layers[i]
+		if l.Blob.Digest != (v1.Hash{}) && (l.Key == "" || l.Dir == "" || mediaMatches(l.Blob.MediaType, comp)) {
+			l.Blob.MediaType = ociMediaType(l.Blob.MediaType)
+			continue
+		}
+		g.Go(func() error { return writeLayerBlob(gctx, st, l, comp) })
+	}
+	return g.Wait()
 }
 
 // writeLayerBlob tars l.Dir, computing the diff ID on the way, compresses it

@@ -31,6 +31,9 @@ type Image struct {
 	Layers []Layer
 	// Digest is the manifest digest the image came from ("" for built ones).
 	Digest v1.Hash
+	// ID is the digest of the image's config as it came (docker's image
+	// ID): the same whatever the manifest format or layer compression.
+	ID v1.Hash
 }
 
 // Lowers lists the layer dirs top first, as overlay wants them.
@@ -45,7 +48,7 @@ func (im *Image) Lowers() []string {
 // Clone copies the image so the copy's config and layer list can change
 // without touching the original.
 func (im *Image) Clone() *Image {
-	c := &Image{Layers: append([]Layer(nil), im.Layers...), Digest: im.Digest}
+	c := &Image{Layers: append([]Layer(nil), im.Layers...), Digest: im.Digest, ID: im.ID}
 	c.Config = im.Config
 	cfg := &c.Config.Config
 	cfg.Env = append([]string(nil), cfg.Env...)

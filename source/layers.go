@@ -74,6 +74,15 @@ func (r *Resolver) ensureLayer(ctx context.Context, img v1.Image, desc v1.Descri
 	return r.extract(ctx, desc.Digest, id)
 }
 
+// ExtractBlob unpacks the layer blob d (already in the store) into the
+// snapshot id, unless it exists.
+func (r *Resolver) ExtractBlob(ctx context.Context, d v1.Hash, id string) error {
+	if r.st.HasSnapshot(id) {
+		return nil
+	}
+	return r.extract(ctx, d, id)
+}
+
 // extract unpacks blob d into a new snapshot id.
 func (r *Resolver) extract(ctx context.Context, d v1.Hash, id string) error {
 	f, err := r.st.OpenBlob(d)

@@ -136,6 +136,9 @@ func (r *Resolver) load(ctx context.Context, img v1.Image, ref string) (*image.I
 	if out.Digest, err = img.Digest(); err != nil {
 		return nil, err
 	}
+	if out.ID, err = img.ConfigName(); err != nil {
+		return nil, err
+	}
 	out.Layers, err = r.extractLayers(ctx, img, ref)
 	if err != nil {
 		return nil, err

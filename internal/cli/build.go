@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/kiln-build/kiln/build"
+	"github.com/kiln-build/kiln/cache"
 	"github.com/kiln-build/kiln/dockerfile"
 	"github.com/kiln-build/kiln/export"
 	"github.com/kiln-build/kiln/plan"
@@ -33,6 +34,8 @@ type buildFlags struct {
 	noCache     bool
 	noCacheFor  []string
 	secrets     []string
+	cacheTo     []string
+	cacheFrom   []string
 }
 
 func newBuildCmd(g *globals) *cobra.Command {
@@ -58,6 +61,8 @@ func newBuildCmd(g *globals) *cobra.Command {
 	fl.StringVar(&f.compression, "compression", "gzip", "layer compression: gzip, zstd or uncompressed")
 	fl.IntVar(&f.jobs, "jobs", 0, "stages run at once (default: number of CPUs)")
 	fl.StringArrayVar(&f.secrets, "secret", nil, "secret for RUN --mount=type=secret: id=ID,src=FILE or id=ID,env=VAR")
+	fl.StringArrayVar(&f.cacheTo, "cache-to", nil, "export the build cache: type=registry,ref=REF[,mode=min|max] or type=local,dest=DIR")
+	fl.StringArrayVar(&f.cacheFrom, "cache-from", nil, "import a build cache: type=registry,ref=REF or type=local,src=DIR")
 	fl.BoolVar(&f.noCache, "no-cache", false, "run every step, ignoring the cache")
 	fl.StringArrayVar(&f.noCacheFor, "no-cache-filter", nil, "ignore the cache for these stages")
 	fl.StringVar(&f.runtimeName, "runtime", "", "OCI runtime binary for RUN (default: built-in libcontainer)")
@@ -93,6 +98,14 @@ func runBuild(cmd *cobra.Command, g *globals, f *buildFlags, contextDir string) 
 	if err != nil {
 		return err
 	}
+	cacheTo, err := parseCacheSpecs("--cache-to", f.cacheTo)
+	if err != nil {
+		return err
+	}
+	cacheFrom, err := parseCacheSpecs("--cache-from", f.cacheFrom)
+	if err != nil {
+		return err
+	}
 	df, dfPath, err := readDockerfile(g, f.file, contextDir)
 	if err != nil {
 		return err
@@ -118,12 +131,44 @@ func runBuild(cmd *cobra.Command, g *globals, f *buildFlags, contextDir string) 
 			return fmt.Errorf("--runtime=%s: %w", f.runtimeName, err)
 		}
 	}
+	for _, sp := range cacheFrom {
+		r, err := cache.Pull(ctx, sp)
+		if err != nil {
+			// as buildx: a missing cache is not an error, just no hits
+			opts.Progress.Printf("warning: %v", err)
+			continue
+		}
+		opts.CacheFrom = append(opts.CacheFrom, r)
+	}
 	res, err := build.Build(ctx, st, opts)
 	if err != nil {
 		return err
 	}
 	defer res.Close()
-	return writeOutputs(cmd, g, st, res, outs, tags, comp, opts.Progress, f.quiet)
+	if err := writeOutputs(cmd, g, st, res, outs, tags, comp, opts.Progress, f.quiet); err != nil {
+		return err
+	}
+	for _, sp := range cacheTo {
+		step := opts.Progress.Start("exporting cache to " + sp.Ref + sp.Dir)
+		err := res.ExportCache(ctx, sp, comp)
+		step.Done(err)
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func parseCacheSpecs(flag string, vals []string) ([]cache.Spec, error) {
+	var out []cache.Spec
+	for _, v := range vals {
+		sp, err := cache.ParseSpec(flag, v)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, sp)
+	}
+	return out, nil
 }
 
 // parseSecrets reads --secret values as buildx does: id=ID with src=FILE

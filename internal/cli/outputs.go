@@ -88,7 +88,10 @@ func writeOutput(cmd *cobra.Command, g *globals, st *store.Store, res *build.Res
 		return err
 	case "local":
 		step := prog.Start("copying files to " + o.Dest)
-		err := export.Local(ctx, res.TempDir(), res.Image.Lowers(), o.Dest)
+		lowers, err := res.Lowers(ctx)
+		if err == nil {
+			err = export.Local(ctx, res.TempDir(), lowers, o.Dest)
+		}
 		step.Done(err)
 		return err
 	}
@@ -99,7 +102,11 @@ func writeOutput(cmd *cobra.Command, g *globals, st *store.Store, res *build.Res
 		case "docker":
 			return export.DockerArchive(st, desc, names, w)
 		default:
-			return export.FlatTar(ctx, res.TempDir(), res.Image.Lowers(), w)
+			lowers, err := res.Lowers(ctx)
+			if err != nil {
+				return err
+			}
+			return export.FlatTar(ctx, res.TempDir(), lowers, w)
 		}
 	})
 }

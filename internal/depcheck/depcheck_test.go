@@ -24,9 +24,9 @@ var allowed = map[string][]string{
 	"plan":         {"dockerfile"},
 	"source":       {"archive", "image", "plan", "store"},
 	"export":       {"archive", "image", "snapshot", "store"},
-	"build": {"archive", "buildcontext", "cache", "copier", "dockerfile", "image", "plan", "progress", "runtime",
+	"build": {"archive", "buildcontext", "cache", "copier", "dockerfile", "export", "image", "plan", "progress", "runtime",
 		"snapshot", "source", "store"},
-	"internal/cli": {"archive", "build", "dockerfile", "export", "image", "plan", "progress", "runtime", "source", "store"},
+	"internal/cli": {"archive", "build", "cache", "dockerfile", "export", "image", "plan", "progress", "runtime", "source", "store"},
 	"cmd/kiln":     {"internal/cli", "runtime"},
 }
 

@@ -1,0 +1,243 @@
+package cache
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/google/go-containerregistry/pkg/v1/partial"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+)
+
+// ConfigMediaType marks a kiln cache artifact: an OCI manifest whose config
+// lists cache records and whose layers are the records' blobs.
+const ConfigMediaType types.MediaType = "application/vnd.kiln.cache.config.v1+json"
+
+// Exported is one step of a build cache as it travels: the step's key and
+// its layer blob.
+type Exported struct {
+	Key     string        `json:"key"`
+	DiffID  string        `json:"diffID"`
+	Blob    v1.Descriptor `json:"blob"`
+	Created time.Time     `json:"created"`
+}
+
+type artifactConfig struct {
+	Records []Exported `json:"records"`
+}
+
+// Spec is a --cache-to / --cache-from value: type=registry,ref=… or
+// type=local,dest=… / src=…, with mode=min|max for exports.
+type Spec struct {
+	Type string // registry or local
+	Ref  string // registry reference
+	Dir  string // local OCI layout dir
+	Max  bool   // export every stage's steps, not only the image's
+}
+
+// ParseSpec parses a --cache-to or --cache-from value.
+func ParseSpec(flag, s string) (Spec, error) {
+	sp := Spec{}
+	for _, f := range strings.Split(s, ",") {
+		k, v, ok := strings.Cut(f, "=")
+		if !ok {
+			if !strings.Contains(s, "=") { // buildx shorthand: a bare ref
+				return Spec{Type: "registry", Ref: s}, nil
+			}
+			return sp, fmt.Errorf("%s %q: %q is not key=value", flag, s, f)
+		}
+		switch strings.ToLower(k) {
+		case "type":
+			sp.Type = v
+		case "ref":
+			sp.Ref = v
+		case "dest", "src":
+			sp.Dir = v
+		case "mode":
+			if v != "min" && v != "max" {
+				return sp, fmt.Errorf("%s %q: mode must be min or max", flag, s)
+			}
+			sp.Max = v == "max"
+		case "oci-mediatypes", "compression", "ignore-error", "image-manifest":
+		default:
+			return sp, fmt.Errorf("%s %q: unknown attribute %q", flag, s, k)
+		}
+	}
+	switch {
+	case sp.Type == "registry" && sp.Ref == "":
+		return sp, fmt.Errorf("%s %q: type=registry needs ref=", flag, s)
+	case sp.Type == "local" && sp.Dir == "":
+		return sp, fmt.Errorf("%s %q: type=local needs dest= (or src=)", flag, s)
+	case sp.Type != "registry" && sp.Type != "local":
+		return sp, fmt.Errorf("%s %q: type must be registry or local", flag, s)
+	}
+	return sp, nil
+}
+
+// BlobSource opens blobs of the store by digest.
+type BlobSource interface {
+	OpenBlob(d v1.Hash) (*os.File, error)
+}
+
+// Push writes records (their blobs read from src) as a cache artifact.
+func Push(ctx context.Context, sp Spec, records []Exported, src BlobSource) error {
+	cfg, err := json.Marshal(artifactConfig{Records: records})
+	if err != nil {
+		return err
+	}
+	img, err := partial.CompressedToImage(&artifact{cfg: cfg, records: records, src: src})
+	if err != nil {
+		return err
+	}
+	if sp.Type == "local" {
+		lp, err := layout.FromPath(sp.Dir)
+		if err != nil {
+			if lp, err = layout.Write(sp.Dir, empty.Index); err != nil {
+				return fmt.Errorf("--cache-to: %w", err)
+			}
+		}
+		return lp.ReplaceImage(img, matchCache, layout.WithAnnotations(map[string]string{"org.opencontainers.image.ref.name": "cache"}))
+	}
+	ref, err := name.ParseReference(sp.Ref)
+	if err != nil {
+		return fmt.Errorf("--cache-to ref=%s: %w", sp.Ref, err)
+	}
+	if err := remote.Write(ref, img, remote.WithContext(ctx), remote.WithAuthFromKeychain(authn.DefaultKeychain)); err != nil {
+		return fmt.Errorf("--cache-to %s: %w", sp.Ref, err)
+	}
+	return nil
+}
+
+func matchCache(d v1.Descriptor) bool {
+	return d.Annotations["org.opencontainers.image.ref.name"] == "cache"
+}
+
+// Remote is a cache read from a registry or a local dir. Its blobs are
+// fetched only when a build uses them.
+type Remote struct {
+	img     v1.Image
+	records map[string]Exported
+}
+
+// Pull reads the cache records of sp (not the blobs).
+func Pull(ctx context.Context, sp Spec) (*Remote, error) {
+	var img v1.Image
+	var err error
+	if sp.Type == "local" {
+		img, err = localCache(sp.Dir)
+	} else {
+		var ref name.Reference
+		if ref, err = name.ParseReference(sp.Ref); err == nil {
+			img, err = remote.Image(ref, remote.WithContext(ctx), remote.WithAuthFromKeychain(authn.DefaultKeychain))
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("--cache-from: %w", err)
+	}
+	raw, err := img.RawConfigFile()
+	if err != nil {
+		return nil, fmt.Errorf("--cache-from: %w", err)
+	}
+	var cfg artifactConfig
+	if err := json.Unmarshal(raw, &cfg); err != nil {
+		return nil, fmt.Errorf("--cache-from: not a kiln cache: %w", err)
+	}
+	r := &Remote{img: img, records: map[string]Exported{}}
+	for _, rec := range cfg.Records {
+		r.records[rec.Key] = rec
+	}
+	return r, nil
+}
+
+func localCache(dir string) (v1.Image, error) {
+	lp, err := layout.FromPath(dir)
+	if err != nil {
+		return nil, err
+	}
+	idx, err := lp.ImageIndex()
+	if err != nil {
+		return nil, err
+	}
+	m, err := idx.IndexManifest()
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range m.Manifests {
+		if matchCache(d) {
+			return idx.Image(d.Digest)
+		}
+	}
+	return nil, fmt.Errorf("%s holds no kiln cache", dir)
+}
+
+// Lookup finds the record of a step key.
+func (r *Remote) Lookup(key string) (Exported, bool) {
+	rec, ok := r.records[key]
+	return rec, ok
+}
+
+// Fetch opens a record's compressed blob.
+func (r *Remote) Fetch(rec Exported) (io.ReadCloser, error) {
+	l, err := r.img.LayerByDigest(rec.Blob.Digest)
+	if err != nil {
+		return nil, err
+	}
+	return l.Compressed()
+}
+
+// artifact is the cache manifest being pushed.
+type artifact struct {
+	cfg     []byte
+	records []Exported
+	src     BlobSource
+}
+
+func (a *artifact) RawConfigFile() ([]byte, error) { return a.cfg, nil }
+
+func (a *artifact) MediaType() (types.MediaType, error) { return types.OCIManifestSchema1, nil }
+
+func (a *artifact) RawManifest() ([]byte, error) {
+	cd, size, err := v1.SHA256(strings.NewReader(string(a.cfg)))
+	if err != nil {
+		return nil, err
+	}
+	m := v1.Manifest{SchemaVersion: 2, MediaType: types.OCIManifestSchema1,
+		Config: v1.Descriptor{MediaType: ConfigMediaType, Digest: cd, Size: size}}
+	seen := map[v1.Hash]bool{}
+	for _, r := range a.records {
+		if !seen[r.Blob.Digest] {
+			seen[r.Blob.Digest] = true
+			m.Layers = append(m.Layers, r.Blob)
+		}
+	}
+	return json.Marshal(m)
+}
+
+func (a *artifact) LayerByDigest(h v1.Hash) (partial.CompressedLayer, error) {
+	for _, r := range a.records {
+		if r.Blob.Digest == h {
+			return &blob{desc: r.Blob, src: a.src}, nil
+		}
+	}
+	return nil, fmt.Errorf("cache: no blob %s", h)
+}
+
+type blob struct {
+	desc v1.Descriptor
+	src  BlobSource
+}
+
+func (b *blob) Digest() (v1.Hash, error)            { return b.desc.Digest, nil }
+func (b *blob) Size() (int64, error)                { return b.desc.Size, nil }
+func (b *blob) MediaType() (types.MediaType, error) { return b.desc.MediaType, nil }
+func (b *blob) Compressed() (io.ReadCloser, error)  { return b.src.OpenBlob(b.desc.Digest) }
