@@ -64,6 +64,7 @@ func (s *stage) cachedLayer(key string) (image.Layer, bool) {
 	if err != nil || !ok || !s.b.st.HasSnapshot(r.Snapshot) {
 		return s.b.remoteLayer(key)
 	}
+	s.b.st.TouchSnapshot(r.Snapshot)
 	l := image.Layer{Dir: s.b.st.SnapshotPath(r.Snapshot), Key: key, Created: r.Created}
 	if r.Blob != "" {
 		d, err1 := v1.NewHash(r.Blob)

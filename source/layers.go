@@ -69,6 +69,7 @@ func (r *Resolver) ensureLayer(ctx context.Context, img v1.Image, desc v1.Descri
 	}
 	id := SnapshotID(diffID)
 	if r.st.HasSnapshot(id) {
+		r.st.TouchSnapshot(id)
 		return nil
 	}
 	return r.extract(ctx, desc.Digest, id)

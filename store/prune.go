@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
+	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"golang.org/x/sys/unix"
@@ -17,10 +19,19 @@ type PruneReport struct {
 	Bytes            int64
 }
 
-// Prune removes every snapshot (they are a cache and can be made again from
-// blobs) and every blob no named image refers to. It refuses to run while
-// another kiln process has the store open.
-func (s *Store) Prune() (PruneReport, error) {
+// PruneOptions limit what Prune removes. The zero value removes every
+// snapshot and cache mount and every blob no named image refers to.
+type PruneOptions struct {
+	// KeepBytes keeps the most recently used snapshots up to this size.
+	KeepBytes int64
+	// Until removes only snapshots not used for at least this long.
+	Until time.Duration
+}
+
+// Prune removes cached snapshots (they can be made again from blobs or by
+// rerunning steps), cache mounts, and blobs no named image refers to. It
+// refuses to run while another kiln process has the store open.
+func (s *Store) Prune(opts PruneOptions) (PruneReport, error) {
 	var rep PruneReport
 	if busy, err := s.othersActive(); err != nil || busy {
 		if err == nil {
@@ -33,17 +44,22 @@ func (s *Store) Prune() (PruneReport, error) {
 		if err != nil {
 			return err
 		}
-		ids, err := s.Snapshots()
+		doomed, all, err := s.pruneCandidates(opts)
 		if err != nil {
 			return err
 		}
-		// the cache index names snapshots: it goes with them
-		if err := os.Remove(filepath.Join(s.root, "cache.db")); err != nil && !os.IsNotExist(err) {
-			return err
+		if all {
+			// the cache index and cache mounts go with a full prune
+			for _, p := range []string{filepath.Join(s.root, "cache.db"), filepath.Join(s.root, "mounts")} {
+				rep.Bytes += duBytes(p)
+				if err := removeAll(p); err != nil {
+					return err
+				}
+			}
 		}
-		for _, id := range ids {
-			rep.Bytes += duBytes(filepath.Join(s.root, "snapshots", id))
-			if err := removeAll(filepath.Join(s.root, "snapshots", id)); err != nil {
+		for _, u := range doomed {
+			rep.Bytes += u.Bytes
+			if err := removeAll(filepath.Join(s.root, "snapshots", u.ID)); err != nil {
 				return err
 			}
 			rep.Snapshots++
@@ -68,6 +84,32 @@ func (s *Store) Prune() (PruneReport, error) {
 		return nil
 	})
 	return rep, err
+}
+
+// pruneCandidates picks the snapshots to remove: all of them without
+// filters, else the least recently used beyond KeepBytes and those unused
+// for Until.
+func (s *Store) pruneCandidates(opts PruneOptions) ([]SnapshotUsage, bool, error) {
+	us, err := s.SnapshotUsage()
+	if err != nil {
+		return nil, false, err
+	}
+	if opts.KeepBytes == 0 && opts.Until == 0 {
+		return us, true, nil
+	}
+	sort.Slice(us, func(i, j int) bool { return us[i].LastUsed.After(us[j].LastUsed) })
+	var out []SnapshotUsage
+	var kept int64
+	for _, u := range us {
+		old := opts.Until > 0 && time.Since(u.LastUsed) >= opts.Until
+		over := opts.KeepBytes > 0 && kept+u.Bytes > opts.KeepBytes
+		if old || over {
+			out = append(out, u)
+			continue
+		}
+		kept += u.Bytes
+	}
+	return out, false, nil
 }
 
 // othersActive reports whether a kiln process other than this one holds a

@@ -80,11 +80,11 @@ func TestTempSweepAndPruneLock(t *testing.T) {
 	if _, err := os.Stat(stale); !os.IsNotExist(err) {
 		t.Errorf("stale temp dir not swept: %v", err)
 	}
-	if _, err := b.Prune(); err == nil {
+	if _, err := b.Prune(PruneOptions{}); err == nil {
 		t.Error("prune ran while another process had the store open")
 	}
 	a.Close()
-	if _, err := b.Prune(); err != nil {
+	if _, err := b.Prune(PruneOptions{}); err != nil {
 		t.Errorf("prune after the other closed: %v", err)
 	}
 	b.Close()

@@ -4,9 +4,12 @@ import (
 	"fmt"
 	"strings"
 	"text/tabwriter"
+	"time"
 
+	"github.com/docker/go-units"
 	"github.com/kiln-build/kiln/export"
 	"github.com/kiln-build/kiln/source"
+	"github.com/kiln-build/kiln/store"
 	"github.com/spf13/cobra"
 )
 
@@ -153,22 +156,82 @@ func newPushCmd(g *globals) *cobra.Command {
 }
 
 func newPruneCmd(g *globals) *cobra.Command {
-	return &cobra.Command{
+	var keep string
+	var filters []string
+	c := &cobra.Command{
 		Use:   "prune",
-		Short: "Remove cached snapshots and blobs no image name refers to",
+		Short: "Remove cached snapshots and cache mounts, and blobs no image name refers to",
 		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			opts, err := pruneOptions(keep, filters)
+			if err != nil {
+				return err
+			}
+			st, err := g.open()
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			rep, err := st.Prune(opts)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "removed %d snapshots and %d blobs, %s freed\n", rep.Snapshots, rep.Blobs, humanSize(rep.Bytes))
+			return nil
+		},
+	}
+	c.Flags().StringVar(&keep, "keep-storage", "", "keep the most recently used cache up to this size (e.g. 10GB)")
+	c.Flags().StringArrayVar(&filters, "filter", nil, "until=DURATION: remove only cache unused for that long (e.g. until=24h)")
+	return c
+}
+
+func pruneOptions(keep string, filters []string) (store.PruneOptions, error) {
+	var o store.PruneOptions
+	if keep != "" {
+		n, err := units.FromHumanSize(keep)
+		if err != nil {
+			return o, fmt.Errorf("--keep-storage=%s: %w", keep, err)
+		}
+		o.KeepBytes = n
+	}
+	for _, f := range filters {
+		k, v, _ := strings.Cut(f, "=")
+		if k != "until" {
+			return o, fmt.Errorf("--filter %s: only until=DURATION is supported", f)
+		}
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return o, fmt.Errorf("--filter %s: %w", f, err)
+		}
+		o.Until = d
+	}
+	return o, nil
+}
+
+func newDuCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:     "du",
+		Aliases: []string{"df"},
+		Short:   "Show the store's disk use",
+		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			st, err := g.open()
 			if err != nil {
 				return err
 			}
 			defer st.Close()
-			rep, err := st.Prune()
+			u, err := st.DiskUsage()
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "removed %d snapshots and %d blobs, %s freed\n", rep.Snapshots, rep.Blobs, humanSize(rep.Bytes))
-			return nil
+			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 3, ' ', 0)
+			fmt.Fprintln(tw, "TYPE\tCOUNT\tSIZE")
+			fmt.Fprintf(tw, "Images\t%d\t\n", u.Images)
+			fmt.Fprintf(tw, "Blobs\t%d\t%s\n", u.Blobs, humanSize(u.BlobBytes))
+			fmt.Fprintf(tw, "Snapshots (layers and build cache)\t%d\t%s\n", u.Snapshots, humanSize(u.SnapshotBytes))
+			fmt.Fprintf(tw, "Cache mounts\t%d\t%s\n", u.Mounts, humanSize(u.MountBytes))
+			fmt.Fprintf(tw, "In progress\t\t%s\n", humanSize(u.TempBytes))
+			return tw.Flush()
 		},
 	}
 }

@@ -40,7 +40,7 @@ func Execute(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		return fmt.Errorf("%s: %w (see %s --help)", c.CommandPath(), err, c.CommandPath())
 	})
 	root.AddCommand(newBuildCmd(g), newImagesCmd(g), newTagCmd(g), newRmCmd(g), newPushCmd(g),
-		newSaveCmd(g), newLoadCmd(g), newImportCmd(g), newPruneCmd(g))
+		newSaveCmd(g), newLoadCmd(g), newImportCmd(g), newPruneCmd(g), newDuCmd(g))
 	if err := root.ExecuteContext(ctx); err != nil {
 		if errors.Is(err, context.Canceled) {
 			fmt.Fprintln(stderr, "kiln: interrupted")
