@@ -30,11 +30,9 @@ type copyJob struct {
 }
 
 func (s *stage) runCopy(ctx context.Context, c *instructions.CopyCommand) error {
-	if c.Parents {
-		return s.b.errorf(c.Location(), "COPY --parents is not supported yet")
-	}
 	return s.copy(ctx, copyJob{name: "COPY", from: c.From, srcs: c.SourcePaths, contents: c.SourceContents,
-		dest: c.DestPath, chown: c.Chown, chmod: c.Chmod, excludes: c.ExcludePatterns, loc: c.Location()})
+		dest: c.DestPath, chown: c.Chown, chmod: c.Chmod, excludes: c.ExcludePatterns, parents: c.Parents,
+		loc: c.Location()})
 }
 
 func (s *stage) runAdd(ctx context.Context, c *instructions.AddCommand) error {
@@ -46,7 +44,7 @@ func (s *stage) runAdd(ctx context.Context, c *instructions.AddCommand) error {
 }
 
 func (s *stage) copy(ctx context.Context, j copyJob) error {
-	opts := copier.Options{Excludes: j.excludes}
+	opts := copier.Options{Excludes: j.excludes, Parents: j.parents}
 	if j.chmod != "" {
 		m, err := copier.ParseChmod(j.chmod)
 		if err != nil {
@@ -161,7 +159,7 @@ func (s *stage) copyKey(ctx context.Context, j copyJob, dest string) (string, er
 		}
 	}
 	k := cache.NewKey(s.key, j.name).AddList("srcs", j.srcs).Add("dest", dest).Add("chown", j.chown).
-		Add("chmod", j.chmod).AddList("exclude", j.excludes)
+		Add("chmod", j.chmod).AddList("exclude", j.excludes).Add("parents", fmt.Sprint(j.parents))
 	for _, c := range j.contents {
 		k.Add("heredoc:"+c.Path, c.Data)
 	}

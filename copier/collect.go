@@ -6,12 +6,14 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"strings"
 )
 
 // item is one resolved source to copy.
 type item struct {
 	group int         // index of the Dockerfile source it came from
 	name  string      // base name as matched, before following a final symlink
+	keep  string      // with --parents: the path kept under dest ("" otherwise)
 	real  string      // Root-relative path with symlinks resolved
 	fi    os.FileInfo // Lstat of real
 }
@@ -21,6 +23,17 @@ type item struct {
 func (c *copier) collect(ctx context.Context, srcs []string) ([]item, error) {
 	var items []item
 	for i, s := range srcs {
+		pivot := ""
+		if c.opts.Parents {
+			// "a/./b/c": the part after "/./" is what --parents keeps
+			if before, _, ok := strings.Cut(s, "/./"); ok {
+				p, err := cleanSource(before)
+				if err != nil {
+					return nil, err
+				}
+				pivot = p
+			}
+		}
 		rel, err := cleanSource(s)
 		if err != nil {
 			return nil, err
@@ -43,10 +56,22 @@ func (c *copier) collect(ctx context.Context, srcs []string) ([]item, error) {
 			if err != nil {
 				return nil, err
 			}
+			if c.opts.Parents {
+				it.keep = keptPath(m, pivot)
+			}
 			items = append(items, it)
 		}
 	}
 	return items, nil
+}
+
+// keptPath is the part of the matched source m below pivot ("." = the
+// context root) that COPY --parents recreates under dest.
+func keptPath(m, pivot string) string {
+	if pivot == "" || pivot == "." {
+		return m
+	}
+	return strings.TrimPrefix(strings.TrimPrefix(m, pivot), "/")
 }
 
 // resolveItem follows rel to the entry it names and checks Filter on it.

@@ -63,6 +63,9 @@ type Options struct {
 	Chmod *Chmod
 	// Excludes are the COPY --exclude patterns, relative to each source.
 	Excludes []string
+	// Parents is COPY --parents: each source keeps its path (below a
+	// "/./" pivot, if any) under dest, which is a directory.
+	Parents bool
 }
 
 // Copy copies srcs (as written in the Dockerfile, variables expanded, with
@@ -86,7 +89,7 @@ func Copy(ctx context.Context, src Source, srcs []string, destRoot, dest string,
 	if len(items) == 0 {
 		return fmt.Errorf("%w: no source files were specified", ErrNotFound)
 	}
-	destIsDir := wantsDir(dest)
+	destIsDir := wantsDir(dest) || opts.Parents
 	if len(items) > 1 && !destIsDir && !items[0].fi.IsDir() {
 		isDir, err := c.dst.isDir(dest)
 		if err != nil {
@@ -102,7 +105,17 @@ func Copy(ctx context.Context, src Source, srcs []string, destRoot, dest string,
 			group = it.group
 			c.links = map[inodeKey]string{}
 		}
-		if err := c.copyItem(ctx, it, dest, destIsDir); err != nil {
+		itemDest := dest
+		if it.keep != "" && it.keep != "." {
+			// the kept path's directories go under dest; the item then
+			// lands in the last of them (a dir item becomes that dir)
+			itemDest = path.Join(cleanDest(dest), it.keep)
+			if !it.fi.IsDir() {
+				itemDest = path.Dir(itemDest)
+			}
+			itemDest += "/"
+		}
+		if err := c.copyItem(ctx, it, itemDest, destIsDir); err != nil {
 			return fmt.Errorf("copying %s: %w", it.name, err)
 		}
 	}
