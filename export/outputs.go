@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -47,8 +48,10 @@ func OCIArchive(st *store.Store, desc v1.Descriptor, names []string, w io.Writer
 		idx.Manifests = append(idx.Manifests, desc)
 	}
 	for _, n := range names {
+		// as buildx and containerd: ref.name is the tag, the full name is
+		// in io.containerd.image.name
 		d := desc
-		d.Annotations = map[string]string{store.RefNameAnnotation: n, "io.containerd.image.name": n}
+		d.Annotations = map[string]string{store.RefNameAnnotation: tagOf(n), "io.containerd.image.name": n}
 		idx.Manifests = append(idx.Manifests, d)
 	}
 	ib, _ := json.Marshal(idx)
@@ -68,6 +71,13 @@ func OCIArchive(st *store.Store, desc v1.Descriptor, names []string, w io.Writer
 		}
 	}
 	return tw.Close()
+}
+
+func tagOf(n string) string {
+	if i := strings.LastIndex(n, ":"); i > strings.LastIndex(n, "/") {
+		return n[i+1:]
+	}
+	return "latest"
 }
 
 func imageBlobs(img v1.Image, desc v1.Descriptor) ([]v1.Hash, error) {

@@ -42,7 +42,8 @@ func TestOutputs(t *testing.T) {
 	}
 	idx, _ := lp.ImageIndex()
 	im, _ := idx.IndexManifest()
-	if len(im.Manifests) != 1 || im.Manifests[0].Annotations["org.opencontainers.image.ref.name"] != "docker.io/library/outputs:1" {
+	if len(im.Manifests) != 1 || im.Manifests[0].Annotations["org.opencontainers.image.ref.name"] != "1" ||
+		im.Manifests[0].Annotations["io.containerd.image.name"] != "docker.io/library/outputs:1" {
 		t.Fatalf("OCI index: %+v", im.Manifests)
 	}
 	img, err := idx.Image(im.Manifests[0].Digest)
@@ -51,6 +52,15 @@ func TestOutputs(t *testing.T) {
 	}
 	if f := flatten(t, img); f["artifact"].body != "built\n" || len(f) != 1 {
 		t.Errorf("OCI archive files: %+v", f)
+	}
+
+	// an OCI layout dir is a base image: oci-layout:///dir:tag
+	child := project(t, map[string]string{"Dockerfile": "FROM oci-layout://" + layoutDir + ":1\nCOPY --from=oci-layout://" + layoutDir + " /artifact /again\n"})
+	if r := kilnIn(t, t.TempDir(), nil, "build", "-o", filepath.Join(out, "from-layout"), child); r.code != 0 {
+		t.Fatalf("FROM oci-layout: %s", r.stderr)
+	}
+	if b, _ := os.ReadFile(filepath.Join(out, "from-layout", "again")); string(b) != "built\n" {
+		t.Errorf("FROM oci-layout: /again = %q", b)
 	}
 
 	// docker archive: docker load format
