@@ -83,17 +83,13 @@ func newTagCmd(g *globals) *cobra.Command {
 				return err
 			}
 			defer st.Close()
-			src, err := source.Normalize(args[0])
+			_, desc, err := lookupImage(st, args[0])
 			if err != nil {
-				return err
+				return fmt.Errorf("tag: %w", err)
 			}
 			dst, err := source.Normalize(args[1])
 			if err != nil {
 				return err
-			}
-			desc, err := st.Lookup(src)
-			if err != nil {
-				return fmt.Errorf("tag: no image %s in the store", args[0])
 			}
 			return st.Tag(dst, desc)
 		},
@@ -138,13 +134,9 @@ func newPushCmd(g *globals) *cobra.Command {
 				return err
 			}
 			defer st.Close()
-			n, err := source.Normalize(args[0])
+			_, desc, err := lookupImage(st, args[0])
 			if err != nil {
-				return err
-			}
-			desc, err := st.Lookup(n)
-			if err != nil {
-				return fmt.Errorf("push: no image %s in the store", args[0])
+				return fmt.Errorf("push: %w", err)
 			}
 			ref := args[0]
 			if len(args) == 2 {

@@ -7,6 +7,8 @@ import (
 	"io"
 	"strings"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/kiln-build/kiln/source"
 	"github.com/kiln-build/kiln/store"
 	"github.com/spf13/cobra"
 )
@@ -20,6 +22,19 @@ type globals struct {
 
 func (g *globals) open() (*store.Store, error) {
 	return store.Open(g.root)
+}
+
+// lookupImage finds a user's image reference in the store.
+func lookupImage(st *store.Store, ref string) (string, v1.Descriptor, error) {
+	n, err := source.Normalize(ref)
+	if err != nil {
+		return "", v1.Descriptor{}, err
+	}
+	desc, err := st.Lookup(n)
+	if err != nil {
+		return "", v1.Descriptor{}, fmt.Errorf("no image %s in the store", ref)
+	}
+	return n, desc, nil
 }
 
 // Execute runs the kiln command line and returns the process exit code.

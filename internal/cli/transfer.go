@@ -32,13 +32,9 @@ func newSaveCmd(g *globals) *cobra.Command {
 				return err
 			}
 			defer st.Close()
-			n, err := source.Normalize(args[0])
+			n, desc, err := lookupImage(st, args[0])
 			if err != nil {
-				return err
-			}
-			desc, err := st.Lookup(n)
-			if err != nil {
-				return fmt.Errorf("save: no image %s in the store", args[0])
+				return fmt.Errorf("save: %w", err)
 			}
 			return writeArchive(g, out, func(w io.Writer) error {
 				if format == "oci" {
