@@ -73,8 +73,13 @@ func registryRoundTrip(t *testing.T, host string) {
 	fresh := t.TempDir()
 	child := project(t, map[string]string{"Dockerfile": fmt.Sprintf("FROM %s\nRUN cat /p.txt > /again.txt\nFROM scratch\nCOPY --from=%s /p.txt /copied.txt\nCOPY --from=0 /again.txt /\n", ref, ref)})
 	out := filepath.Join(t.TempDir(), "out")
-	if res := kilnIn(t, fresh, nil, "build", "-o", out, child); res.code != 0 {
+	res := kilnIn(t, fresh, nil, "build", "-o", out, child)
+	if res.code != 0 {
 		t.Fatalf("build from registry: %s", res.stderr)
+	}
+	// used as a base and by COPY --from, each of its 2 layers is pulled once
+	if n := strings.Count(res.stderr, "pulling "+ref+" layer"); n != 2 {
+		t.Errorf("%d layer pulls, want 2:\n%s", n, res.stderr)
 	}
 	for f, want := range map[string]string{"copied.txt": "pushed\n", "again.txt": "pushed\n"} {
 		if b, _ := os.ReadFile(filepath.Join(out, f)); string(b) != want {
