@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"os/exec"
 	"strings"
 	"testing"
 )
@@ -146,5 +147,20 @@ func TestRunNoShell(t *testing.T) {
 	r := kiln(t, "build", dir)
 	if r.code != 1 || !strings.Contains(r.stderr, "Dockerfile:2:") || !strings.Contains(r.stderr, "/bin/sh") {
 		t.Errorf("exit %d:\n%s", r.code, r.stderr)
+	}
+}
+
+// TestRunExternalRuntime: --runtime runc runs RUN steps through the runc
+// binary on a bundle, with the same result.
+func TestRunExternalRuntime(t *testing.T) {
+	needSetup(t)
+	if _, err := exec.LookPath("runc"); err != nil {
+		t.Skip("runc not installed (apt-get install runc)")
+	}
+	dir := project(t, map[string]string{"Dockerfile": "FROM busybox\nUSER app\nRUN id -u > /tmp/uid && hostname > /tmp/host\n"})
+	mustKiln(t, "build", "--no-cache", "--runtime", "runc", "-t", "runc:1", dir)
+	f := flatten(t, storedImage(t, "runc:1"))
+	if f["tmp/uid"].body != "1000\n" || f["tmp/host"].body != "buildkitsandbox\n" {
+		t.Errorf("uid %q host %q", f["tmp/uid"].body, f["tmp/host"].body)
 	}
 }
