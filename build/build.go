@@ -92,9 +92,10 @@ type stageResult struct {
 	img  *image.Image
 	err  error
 	// the stage's final env, ARGs and cache key, inherited by FROM <stage>
-	env  []string
-	args []instructions.KeyValuePairOptional
-	key  string
+	env   []string
+	args  []instructions.KeyValuePairOptional
+	key   string
+	stats StageStats
 }
 
 // stageArgs and stageEnv read a finished stage's ARGs and env.

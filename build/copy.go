@@ -80,6 +80,13 @@ func (s *stage) copy(ctx context.Context, j copyJob) error {
 	if err != nil {
 		return s.b.errorf(j.loc, "%s failed: %v", j.name, err)
 	}
+	if j.from != "" {
+		origin := j.from
+		if dep := s.b.plan.StageByRef(j.from); dep != nil {
+			origin = dep.Ref()
+		}
+		s.img.Layers[len(s.img.Layers)-1].Origin = origin
+	}
 	s.history(copyHistory(j), true, true)
 	return nil
 }

@@ -3,6 +3,8 @@ package build
 import (
 	"context"
 	"fmt"
+	"io/fs"
+	"path/filepath"
 	"slices"
 	"time"
 
@@ -46,10 +48,11 @@ func (s *stage) layerStep(ctx context.Context, key string, fn func(root string) 
 	}
 	a.Release()
 	now := time.Now().UTC()
-	if err := s.b.cache.Put(key, cache.Record{Snapshot: key, Created: now}); err != nil {
+	size := contentSize(s.b.st.SnapshotPath(key))
+	if err := s.b.cache.Put(key, cache.Record{Snapshot: key, Created: now, Bytes: size}); err != nil {
 		return false, err
 	}
-	s.img.Layers = append(s.img.Layers, image.Layer{Dir: s.b.st.SnapshotPath(key), Key: key, Created: now})
+	s.img.Layers = append(s.img.Layers, image.Layer{Dir: s.b.st.SnapshotPath(key), Key: key, Created: now, Size: size})
 	s.key = key
 	return false, nil
 }
@@ -65,7 +68,11 @@ func (s *stage) cachedLayer(key string) (image.Layer, bool) {
 		return s.b.remoteLayer(key)
 	}
 	s.b.st.TouchSnapshot(r.Snapshot)
-	l := image.Layer{Dir: s.b.st.SnapshotPath(r.Snapshot), Key: key, Created: r.Created}
+	if r.Bytes == 0 { // a record from before sizes were kept
+		r.Bytes = contentSize(s.b.st.SnapshotPath(r.Snapshot))
+		_ = s.b.cache.Put(key, r)
+	}
+	l := image.Layer{Dir: s.b.st.SnapshotPath(r.Snapshot), Key: key, Created: r.Created, Size: r.Bytes}
 	if r.Blob != "" {
 		d, err1 := v1.NewHash(r.Blob)
 		diff, err2 := v1.NewHash(r.DiffID)
@@ -75,6 +82,20 @@ func (s *stage) cachedLayer(key string) (image.Layer, bool) {
 		}
 	}
 	return l, true
+}
+
+// contentSize adds up the regular files of a (small) layer dir.
+func contentSize(dir string) int64 {
+	var n int64
+	filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			if fi, err := d.Info(); err == nil {
+				n += fi.Size()
+			}
+		}
+		return nil
+	})
+	return n
 }
 
 // uniqueKey is a key that never hits: for steps whose inputs kiln cannot

@@ -54,7 +54,8 @@ func (b *builder) materialize(ctx context.Context, l *image.Layer) error {
 			return nil, err
 		}
 		return nil, b.cache.Put(l.Key, cache.Record{Snapshot: l.Key, Created: l.Created, DiffID: l.DiffID.String(),
-			Blob: l.Blob.Digest.String(), Media: string(l.Blob.MediaType), Size: l.Blob.Size})
+			Blob: l.Blob.Digest.String(), Media: string(l.Blob.MediaType), Size: l.Blob.Size,
+			Bytes: contentSize(b.st.SnapshotPath(l.Key))})
 	})
 	if err != nil {
 		return fmt.Errorf("cache layer %s: %w", l.Blob.Digest, err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/kiln-build/kiln/cache"
 	"github.com/kiln-build/kiln/image"
@@ -35,6 +36,9 @@ type stage struct {
 
 func (b *builder) runStage(ctx context.Context, ps *plan.Stage) (*image.Image, error) {
 	s := &stage{b: b, ps: ps, lex: shell.NewLex(b.opts.File.EscapeToken)}
+	stats := &b.results[ps].stats
+	stats.Start = time.Now()
+	defer func() { stats.End = time.Now() }()
 	if err := s.from(ctx); err != nil {
 		return nil, err
 	}
@@ -132,8 +136,13 @@ func (s *stage) dispatch(ctx context.Context, c instructions.Command) error {
 	title := fmt.Sprintf("[%s %d/%d] %s", s.ps.Ref(), s.n+1, s.of, oneLine(c))
 	step := s.b.prog.Start(title)
 	s.cached = false
+	layers := len(s.img.Layers)
 	err := s.run(ctx, c, step)
+	if err == nil && len(s.img.Layers) > layers {
+		s.b.results[s.ps].stats.Steps++
+	}
 	if err == nil && s.cached {
+		s.b.results[s.ps].stats.Cached++
 		step.Cached()
 		return nil
 	}

@@ -23,6 +23,7 @@ type Record struct {
 	Blob     string    `json:"blob,omitempty"`   // compressed layer digest, once exported
 	Size     int64     `json:"size,omitempty"`   // compressed size
 	Media    string    `json:"media,omitempty"`  // compressed media type
+	Bytes    int64     `json:"bytes,omitempty"`  // file content in the layer
 }
 
 // Index is the cache database. It opens the file for each operation only,

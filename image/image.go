@@ -23,6 +23,11 @@ type Layer struct {
 	Key string
 	// Created is when the step that made the layer first ran.
 	Created time.Time
+	// Size is the bytes of file content in the layer (0 when unknown).
+	Size int64
+	// Origin names the stage or image the layer's files came from
+	// (COPY --from), "" for the stage's own work.
+	Origin string
 }
 
 // Image is a config and its layers, bottom first.

@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -38,6 +39,10 @@ func TestSeedExample(t *testing.T) {
 	r := mustKiln(t, "build", "-t", "hello:seed", "-o", "type=image", "-o", "type=local,dest="+out, "../examples/hello")
 	if !strings.Contains(r.stderr, "go build") {
 		t.Errorf("no RUN go build in the output:\n%s", r.stderr)
+	}
+	// the summary says what crossed into the final image, and from where
+	if !regexp.MustCompile(`COPY /src/app /app +[0-9.]+ MiB +builder`).MatchString(r.stderr) {
+		t.Errorf("summary does not show /app copied from builder:\n%s", r.stderr)
 	}
 	img := storedImage(t, "hello:seed")
 	layers, _ := img.Layers()

@@ -1,6 +1,8 @@
 package runtime
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -14,8 +16,8 @@ import (
 
 // prepareSpec returns a copy of spec for container id with the cgroup path
 // set and read-only bind mounts of /etc/hosts, /etc/resolv.conf and
-// /etc/hostname, whose files it writes into dir (outside the rootfs).
-// Destinations already mounted by spec are left alone.
+// /etc/hostname, whose files it keeps in dir (outside the rootfs, see
+// etcFile). Destinations already mounted by spec are left alone.
 func prepareSpec(spec *specs.Spec, id, dir string, o options) (*specs.Spec, error) {
 	if spec == nil || spec.Process == nil || spec.Root == nil {
 		return nil, errors.New("runtime: spec needs a process and a root")
@@ -51,8 +53,8 @@ func prepareSpec(spec *specs.Spec, id, dir string, o options) (*specs.Spec, erro
 		if hasMount(s.Mounts, f.dest) {
 			continue
 		}
-		src := filepath.Join(dir, f.name)
-		if err := os.WriteFile(src, f.data, 0o644); err != nil {
+		src, err := etcFile(dir, f.name, f.data)
+		if err != nil {
 			return nil, fmt.Errorf("runtime: writing %s: %w", f.dest, err)
 		}
 		s.Mounts = append(s.Mounts, specs.Mount{
@@ -63,6 +65,38 @@ func prepareSpec(spec *specs.Spec, id, dir string, o options) (*specs.Spec, erro
 		})
 	}
 	return &s, nil
+}
+
+// etcFile returns the path of a file in dir that holds data, named after name
+// and data's digest, and writes it if it is not there yet. A file is never
+// changed once written (it appears by rename), so containers running at the
+// same time can share it and later runs can reuse it: creating files costs
+// about a millisecond each on some filesystems, a good part of a RUN step.
+func etcFile(dir, name string, data []byte) (string, error) {
+	sum := sha256.Sum256(data)
+	p := filepath.Join(dir, name+"-"+hex.EncodeToString(sum[:8]))
+	if fi, err := os.Lstat(p); err == nil && fi.Mode().IsRegular() && fi.Size() == int64(len(data)) {
+		return p, nil
+	}
+	tmp, err := os.CreateTemp(dir, "."+name+"-")
+	if err != nil {
+		return "", err
+	}
+	defer os.Remove(tmp.Name()) // fails once renamed
+	_, err = tmp.Write(data)
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chmod(tmp.Name(), 0o644)
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), p)
+	}
+	if err != nil {
+		return "", err
+	}
+	return p, nil
 }
 
 func hasMount(mounts []specs.Mount, dest string) bool {

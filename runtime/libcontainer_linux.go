@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	goruntime "runtime"
+	"strings"
 
 	// Device cgroup rules need the devices cgroup manager.
 	_ "github.com/opencontainers/cgroups/devices"
@@ -19,6 +21,10 @@ import (
 // binary re-executes itself as the container init: see Init.
 type Libcontainer struct {
 	stateDir string
+	etcDir   string // the /etc files containers share (see etcFile)
+	// sealBase, when not empty, is where each Run makes the root for
+	// libcontainer's state dirs instead of stateDir (see sealBase).
+	sealBase string
 	opts     options
 }
 
@@ -36,7 +42,11 @@ func NewLibcontainer(stateDir string, opts ...Option) (Executor, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Libcontainer{stateDir: dir, opts: o}, nil
+	etc := filepath.Join(dir, "etc")
+	if err := os.MkdirAll(etc, 0o755); err != nil {
+		return nil, fmt.Errorf("runtime: state dir: %w", err)
+	}
+	return &Libcontainer{stateDir: dir, etcDir: etc, sealBase: sealBase(dir), opts: o}, nil
 }
 
 // Run implements Executor.
@@ -47,12 +57,7 @@ func (l *Libcontainer) Run(ctx context.Context, id string, spec *specs.Spec, std
 	if err := ctx.Err(); err != nil {
 		return -1, err
 	}
-	files, err := os.MkdirTemp(l.stateDir, ".etc-"+id+"-")
-	if err != nil {
-		return -1, fmt.Errorf("runtime: %w", err)
-	}
-	defer os.RemoveAll(files)
-	s, err := prepareSpec(spec, id, files, l.opts)
+	s, err := prepareSpec(spec, id, l.etcDir, l.opts)
 	if err != nil {
 		return -1, err
 	}
@@ -67,7 +72,12 @@ func (l *Libcontainer) Run(ctx context.Context, id string, spec *specs.Spec, std
 	if err != nil {
 		return -1, fmt.Errorf("runtime: converting spec: %w", err)
 	}
-	c, err := libcontainer.Create(l.stateDir, id, cfg)
+	root, removeRoot, err := l.containerRoot()
+	if err != nil {
+		return -1, err
+	}
+	defer removeRoot()
+	c, err := libcontainer.Create(root, id, cfg)
 	if err != nil {
 		return -1, fmt.Errorf("runtime: creating container %s: %w", id, err)
 	}
@@ -80,10 +90,70 @@ func (l *Libcontainer) Run(ctx context.Context, id string, spec *specs.Spec, std
 	if err != nil {
 		return -1, err
 	}
+	// The container init dies with the thread that forks it (see Init): keep
+	// this goroutine, which forks it, on its thread until the init is gone,
+	// so that the Go runtime neither ends the thread nor lends it out.
+	goruntime.LockOSThread()
+	defer goruntime.UnlockOSThread()
 	if err := c.Run(p); err != nil {
 		return -1, startError(s.Process.Args[0], err)
 	}
 	return waitLibcontainer(ctx, c, p)
+}
+
+// containerRoot returns the directory to give libcontainer.Create as its
+// root, and a func that removes it if Run made it.
+func (l *Libcontainer) containerRoot() (string, func(), error) {
+	if l.sealBase == "" {
+		return l.stateDir, func() {}, nil
+	}
+	dir, err := os.MkdirTemp(l.sealBase, "kiln-run-")
+	if err != nil {
+		return "", nil, fmt.Errorf("runtime: %w", err)
+	}
+	return dir, func() { _ = os.RemoveAll(dir) }, nil
+}
+
+// sealBase returns "" when libcontainer can keep its container state dirs
+// in stateDir, or else a directory under which to keep them.
+//
+// libcontainer starts each container's init from a sealed view of this
+// binary (CVE-2019-5736): an overlay mount whose lower layers are the
+// binary's directory and the container's state dir. When the state dir is
+// inside the binary's directory (kiln next to its store, say) overlayfs
+// refuses the overlapping layers and libcontainer copies the whole binary
+// into a memfd instead, for every container: about 16 ms for 20 MB, and the
+// memory it frees makes the file creations that follow slower too. The
+// temporary directory or /dev/shm then hold the state dirs, which Run
+// removes; if neither is outside the binary's directory (the binary itself
+// is in one of them), stateDir is used anyway.
+func sealBase(stateDir string) string {
+	exe, err := os.Readlink("/proc/self/exe")
+	if err != nil {
+		return ""
+	}
+	exeDir := filepath.Dir(exe)
+	if !within(stateDir, exeDir) {
+		return ""
+	}
+	for _, dir := range []string{os.TempDir(), "/dev/shm"} {
+		if !within(dir, exeDir) {
+			return dir
+		}
+	}
+	return ""
+}
+
+// within reports whether path is dir or inside it, symlinks resolved.
+func within(path, dir string) bool {
+	real := func(p string) string {
+		if r, err := filepath.EvalSymlinks(p); err == nil {
+			return r
+		}
+		return filepath.Clean(p)
+	}
+	rel, err := filepath.Rel(real(dir), real(path))
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, "../")
 }
 
 // waitLibcontainer waits for p, killing the container if ctx is done.

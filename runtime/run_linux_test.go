@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -231,5 +233,125 @@ func BenchmarkRunTrue(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestRunParentKilled kills (SIGKILL) a process running a container and
+// expects the container's processes to die with it.
+func TestRunParentKilled(t *testing.T) {
+	if rootfs := os.Getenv("KILN_TEST_PARENT_KILLED"); rootfs != "" {
+		parentKilledHelper(t, rootfs)
+		return
+	}
+	rootfs := testRootfs(t)
+	id := fmt.Sprintf("orphan-%d", os.Getpid())
+	cmd := exec.Command(os.Args[0], "-test.run=^TestRunParentKilled$")
+	cmd.Env = append(os.Environ(), "KILN_TEST_PARENT_KILLED="+rootfs, "KILN_TEST_STATE="+t.TempDir(), "KILN_TEST_ID="+id)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Wait()
+	procs := filepath.Join("/sys/fs/cgroup/pids/kiln", id, "cgroup.procs")
+	t.Cleanup(func() { removeCgroups(id) })
+	sleeper := waitForSleep(t, procs)
+	if sleeper == 0 {
+		_ = cmd.Process.Kill()
+		t.Fatal("the container's sleep did not start")
+	}
+	if err := cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if err := syscall.Kill(sleeper, 0); errors.Is(err, syscall.ESRCH) {
+			return
+		}
+	}
+	_ = syscall.Kill(sleeper, syscall.SIGKILL)
+	t.Errorf("the container's process %d outlived the killed parent", sleeper)
+}
+
+// parentKilledHelper runs `sleep 100` in a container until it is killed.
+func parentKilledHelper(t *testing.T, rootfs string) {
+	e, err := NewLibcontainer(os.Getenv("KILN_TEST_STATE"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec, err := NewSpec(Spec{Rootfs: rootfs, Process: Process{Args: []string{"/bin/sleep", "100"}, Cwd: "/"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = e.Run(context.Background(), os.Getenv("KILN_TEST_ID"), spec, Stdio{})
+	t.Fatalf("Run returned: %v", err)
+}
+
+// waitForSleep returns the pid of the sleep process in the cgroup whose
+// cgroup.procs is procs, or 0 if none shows up within 5 seconds.
+func waitForSleep(t *testing.T, procs string) int {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		data, _ := os.ReadFile(procs)
+		for _, pid := range strings.Fields(string(data)) {
+			if cmdline, _ := os.ReadFile("/proc/" + pid + "/cmdline"); strings.HasPrefix(string(cmdline), "/bin/sleep\x00") {
+				var n int
+				fmt.Sscan(pid, &n)
+				return n
+			}
+		}
+	}
+	return 0
+}
+
+// removeCgroups removes container id's cgroups, which a killed parent
+// leaves behind.
+func removeCgroups(id string) {
+	dirs, _ := filepath.Glob(filepath.Join("/sys/fs/cgroup/*/kiln", id))
+	for _, d := range dirs {
+		_ = os.Remove(d)
+	}
+}
+
+// TestRunStateInBinaryDir keeps the state dir inside this binary's
+// directory, where libcontainer cannot seal the binary with overlayfs: Run
+// then keeps libcontainer's state elsewhere.
+func TestRunStateInBinaryDir(t *testing.T) {
+	rootfs := testRootfs(t)
+	exe, err := os.Readlink("/proc/self/exe")
+	if err != nil {
+		t.Skip(err)
+	}
+	dir, err := os.MkdirTemp(filepath.Dir(exe), "state-")
+	if err != nil {
+		t.Skip("binary dir not writable:", err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	l, err := NewLibcontainer(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if base := l.(*Libcontainer).sealBase; base == "" || within(base, filepath.Dir(exe)) {
+		t.Errorf("sealBase %q, want a dir outside %s", base, filepath.Dir(exe))
+	}
+	e := testExecutor{"libcontainer", l, dir}
+	res, err := run(context.Background(), t, e, "inbindir", rootfs, "echo ok")
+	if err != nil || res.code != 0 || res.stdout != "ok\n" {
+		t.Fatalf("Run: %d %q %v", res.code, res.stdout, err)
+	}
+	checkClean(t, e, "inbindir", rootfs)
+}
+
+func TestWithin(t *testing.T) {
+	for _, tt := range []struct {
+		path, dir string
+		want      bool
+	}{
+		{"/a/b", "/a", true},
+		{"/a", "/a", true},
+		{"/ab", "/a", false},
+		{"/a", "/a/b", false},
+		{"/x/../a/b", "/a", true},
+	} {
+		if got := within(tt.path, tt.dir); got != tt.want {
+			t.Errorf("within(%q, %q) = %v, want %v", tt.path, tt.dir, got, tt.want)
+		}
 	}
 }

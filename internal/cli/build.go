@@ -148,6 +148,9 @@ func runBuild(cmd *cobra.Command, g *globals, f *buildFlags, contextDir string) 
 	if err := writeOutputs(cmd, g, st, res, outs, tags, comp, opts.Progress, f.quiet); err != nil {
 		return err
 	}
+	if !f.quiet {
+		res.Summary(g.stderr)
+	}
 	for _, sp := range cacheTo {
 		step := opts.Progress.Start("exporting cache to " + sp.Ref + sp.Dir)
 		err := res.ExportCache(ctx, sp, comp)
