@@ -67,6 +67,9 @@ func New(f *dockerfile.File, opts Options) (*Plan, error) {
 			return nil, p.errorf(st.Inst.Location, "FROM %s: %v", st.Inst.BaseName, err)
 		}
 		st.Base = res.Result
+		if err := p.checkPlatform(lex, st); err != nil {
+			return nil, err
+		}
 		if st.Base == "" {
 			return nil, p.errorf(st.Inst.Location, "FROM: base name (%s) should not be blank", st.Inst.BaseName)
 		}
@@ -169,6 +172,25 @@ func cyclePath(path []*Stage) string {
 		names = append(names, s.Ref())
 	}
 	return strings.Join(names, " -> ")
+}
+
+// checkPlatform accepts FROM --platform values that name the host
+// platform (such as $BUILDPLATFORM or $TARGETPLATFORM); kiln does not
+// build for other platforms yet.
+func (p *Plan) checkPlatform(lex *shell.Lex, st *Stage) error {
+	if st.Inst.Platform == "" {
+		return nil
+	}
+	res, err := lex.ProcessWordWithMatches(st.Inst.Platform, shell.EnvsFromSlice(p.globalEnv()))
+	if err != nil {
+		return p.errorf(st.Inst.Location, "FROM --platform=%s: %v", st.Inst.Platform, err)
+	}
+	os, arch, _ := Platform()
+	parts := strings.Split(res.Result, "/")
+	if len(parts) < 2 || parts[0] != os || parts[1] != arch {
+		return p.errorf(st.Inst.Location, "FROM --platform=%s: kiln builds only for the host platform %s/%s for now", res.Result, os, arch)
+	}
+	return nil
 }
 
 // Platform is the host platform, the only one kiln builds for now.

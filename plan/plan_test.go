@@ -83,6 +83,14 @@ func TestPlanGlobalArgs(t *testing.T) {
 	}
 }
 
+func TestPlanHostPlatform(t *testing.T) {
+	for _, src := range []string{"FROM --platform=$BUILDPLATFORM a\n", "FROM --platform=${TARGETPLATFORM} a AS b\n"} {
+		if _, err := mustPlan(t, src, Options{}); err != nil {
+			t.Errorf("%q: %v", src, err)
+		}
+	}
+}
+
 func TestPlanErrors(t *testing.T) {
 	cases := []struct{ name, src, target, want string }{
 		{"cycle", "FROM a AS x\nCOPY --from=y / /\nFROM b AS y\nCOPY --from=x / /\n", "", "circular dependency"},
@@ -92,6 +100,7 @@ func TestPlanErrors(t *testing.T) {
 		{"bad index", "FROM a\nCOPY --from=3 / /\n", "", "invalid stage index 3"},
 		{"variable from", "FROM a\nCOPY --from=${X} / /\n", "", "variable expansion is not supported for --from"},
 		{"blank base", "ARG E\nFROM ${E}\n", "", "should not be blank"},
+		{"other platform", "FROM --platform=linux/s390x a\n", "", "host platform"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
