@@ -109,6 +109,9 @@ func (b *builder) stageEnv(s *plan.Stage) []string {
 
 // Build runs the build and returns the target stage's image.
 func Build(ctx context.Context, st *store.Store, opts Options) (*Result, error) {
+	if err := checkSyntax(opts.File, opts.Progress); err != nil {
+		return nil, err
+	}
 	p, err := plan.New(opts.File, plan.Options{BuildArgs: opts.BuildArgs, Target: opts.Target})
 	if err != nil {
 		return nil, err
@@ -170,6 +173,25 @@ func (r *Result) RecordExport() error {
 		}
 	}
 	return nil
+}
+
+// checkSyntax handles a "# syntax=" directive: kiln's built-in frontend
+// stands in for docker/dockerfile (the note says so); another frontend is
+// an error, since kiln runs no frontend images.
+func checkSyntax(f *dockerfile.File, prog *progress.Printer) error {
+	if f.Syntax == "" {
+		return nil
+	}
+	name := f.Syntax
+	if i := strings.IndexAny(name, ":@"); i >= 0 {
+		name = name[:i]
+	}
+	switch strings.TrimPrefix(strings.TrimPrefix(name, "docker.io/"), "index.docker.io/") {
+	case "docker/dockerfile", "docker/dockerfile-upstream":
+		prog.Printf("note: %s: # syntax=%s: using kiln's built-in Dockerfile frontend", f.Name, f.Syntax)
+		return nil
+	}
+	return fmt.Errorf("%s: # syntax=%s: kiln only has its built-in Dockerfile frontend (docker/dockerfile)", f.Name, f.Syntax)
 }
 
 func (b *builder) openContext() error {

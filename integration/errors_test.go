@@ -45,6 +45,8 @@ func TestBadInput(t *testing.T) {
 			[]string{"--platform"}},
 		{"bad flag", map[string]string{"Dockerfile": "FROM busybox\n"}, []string{"--frobnicate"},
 			[]string{"--frobnicate"}},
+		{"foreign frontend", map[string]string{"Dockerfile": "# syntax=example.com/frontend:1\nFROM busybox\n"}, nil,
+			[]string{"syntax=example.com/frontend:1", "built-in"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
