@@ -146,6 +146,8 @@ func Build(ctx context.Context, st *store.Store, opts Options) (*Result, error) 
 	}
 	img, err := b.runStages(ctx)
 	if err == nil && b.stat != nil {
+		files, read := b.stat.Counts()
+		b.prog.Printf("context: %d files checked, %d read (the rest unchanged since the last build)", files, read)
 		err = b.stat.Flush()
 	}
 	if err != nil {

@@ -22,6 +22,16 @@ type StatCache struct {
 	mu      sync.Mutex
 	loaded  map[string]statEntry
 	changed map[string]statEntry
+	files   int // digests asked for
+	read    int // files actually read
+}
+
+// Counts reports how many file digests were asked for and how many files
+// had to be read (the rest came from the stat cache).
+func (sc *StatCache) Counts() (files, read int) {
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	return sc.files, sc.read
 }
 
 type statEntry struct {
@@ -67,6 +77,7 @@ func (sc *StatCache) Digest(abs string, fi os.FileInfo) (string, error) {
 	want := statEntry{Size: fi.Size(), Mtime: st.Mtim.Nano(), Ctime: st.Ctim.Nano(), Inode: st.Ino}
 	sc.mu.Lock()
 	e, ok := sc.loaded[abs]
+	sc.files++
 	sc.mu.Unlock()
 	if ok && e.Size == want.Size && e.Mtime == want.Mtime && e.Ctime == want.Ctime && e.Inode == want.Inode {
 		return e.Digest, nil
@@ -77,6 +88,7 @@ func (sc *StatCache) Digest(abs string, fi os.FileInfo) (string, error) {
 	}
 	want.Digest = d
 	sc.mu.Lock()
+	sc.read++
 	sc.loaded[abs] = want
 	sc.changed[abs] = want
 	sc.mu.Unlock()

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -104,5 +105,39 @@ COPY --from=builder /src/built /src/version /
 			t.Errorf("%s: image ID changed on a fully cached rebuild (%s → %s)", c.name, prevID, id)
 		}
 		prevID = id
+	}
+}
+
+// TestContextStatCache: a warm rebuild of a large context reads no file
+// that did not change; an edited file is read again.
+func TestContextStatCache(t *testing.T) {
+	needSetup(t)
+	files := map[string]string{"Dockerfile": "FROM scratch\nCOPY . /ctx/\n"}
+	for i := 0; i < 2000; i++ {
+		files[filepath.Join("src", strconv.Itoa(i%20), strconv.Itoa(i)+".txt")] = strconv.Itoa(i)
+	}
+	dir := project(t, files)
+	root := t.TempDir()
+	read := func() string {
+		t.Helper()
+		r := kilnIn(t, root, nil, "build", "-t", "ctx:1", dir)
+		if r.code != 0 {
+			t.Fatal(r.stderr)
+		}
+		m := regexp.MustCompile(`context: (\d+) files checked, (\d+) read`).FindStringSubmatch(r.stderr)
+		if m == nil {
+			t.Fatalf("no context line:\n%s", r.stderr)
+		}
+		return m[1] + "/" + m[2]
+	}
+	if got := read(); got != "2001/2001" {
+		t.Errorf("cold: %s checked/read", got)
+	}
+	if got := read(); got != "2001/0" {
+		t.Errorf("warm: %s checked/read, want nothing read", got)
+	}
+	os.WriteFile(filepath.Join(dir, "src", "3", "3.txt"), []byte("changed"), 0o644)
+	if got := read(); got != "2001/1" {
+		t.Errorf("after one edit: %s checked/read", got)
 	}
 }
