@@ -6,6 +6,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/kiln-build/kiln/progress"
 )
 
 // StageStats is what one stage cost.
@@ -40,12 +42,12 @@ func (r *Result) Summary(w io.Writer) {
 		}
 		size := "?"
 		if l.Size > 0 || l.Dir != "" {
-			size = humanBytes(l.Size)
+			size = progress.Size(l.Size)
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\n", hist[base+i], size, origin)
 		total += l.Size
 	}
-	fmt.Fprintf(tw, "%d new layers on %d base layers\t%s\t\n", len(r.Image.Layers)-base, base, humanBytes(total))
+	fmt.Fprintf(tw, "%d new layers on %d base layers\t%s\t\n", len(r.Image.Layers)-base, base, progress.Size(total))
 	tw.Flush()
 }
 
@@ -77,16 +79,4 @@ func (r *Result) layerHistory() []string {
 		out = append([]string{"(base layer)"}, out...)
 	}
 	return out
-}
-
-func humanBytes(n int64) string {
-	switch {
-	case n >= 1<<30:
-		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
-	}
-	return fmt.Sprintf("%d B", n)
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/kiln-build/kiln/archive"
 	"github.com/kiln-build/kiln/image"
 	"github.com/kiln-build/kiln/plan"
+	"github.com/kiln-build/kiln/progress"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -56,7 +57,7 @@ func (r *Resolver) ensureLayer(ctx context.Context, img v1.Image, desc v1.Descri
 		if err != nil {
 			return fmt.Errorf("%s: layer %s: %w", ref, desc.Digest, err)
 		}
-		r.log(fmt.Sprintf("pulling %s layer %s (%s)", ref, short(desc.Digest), humanSize(desc.Size)))
+		r.log(fmt.Sprintf("pulling %s layer %s (%s)", ref, short(desc.Digest), progress.Size(desc.Size)))
 		rc, err := l.Compressed()
 		if err != nil {
 			return fmt.Errorf("%s: fetching layer %s: %w", ref, desc.Digest, err)
@@ -162,16 +163,4 @@ func short(d v1.Hash) string {
 		return d.Hex[:12]
 	}
 	return d.Hex
-}
-
-func humanSize(n int64) string {
-	switch {
-	case n >= 1<<30:
-		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
-	}
-	return fmt.Sprintf("%d B", n)
 }

@@ -22,7 +22,7 @@ var allowed = map[string][]string{
 	"snapshot":     {},
 	"cache":        {},
 	"plan":         {"dockerfile"},
-	"source":       {"archive", "image", "plan", "store"},
+	"source":       {"archive", "image", "plan", "progress", "store"},
 	"export":       {"archive", "image", "snapshot", "store"},
 	"build": {"archive", "buildcontext", "cache", "copier", "dockerfile", "export", "image", "plan", "progress", "runtime",
 		"snapshot", "source", "store"},
