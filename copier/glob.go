@@ -54,15 +54,59 @@ func (s sourceFS) glob(ctx context.Context, rel string) ([]string, error) {
 			if err := ctx.Err(); err != nil {
 				return nil, err
 			}
-			m, err := s.matchComponent(cand, comp, last)
+			var m []string
+			var err error
+			if comp == "**" {
+				m, err = s.descendants(ctx, cand, last)
+			} else {
+				m, err = s.matchComponent(cand, comp, last)
+			}
 			if err != nil {
 				return nil, err
 			}
 			next = append(next, m...)
 		}
-		cands = next
+		cands = dedup(next)
 	}
 	return s.keepPresent(ctx, cands)
+}
+
+// descendants is what a "**" component matches below dir: every
+// directory under it (one or more levels, symlinks not followed; BuildKit
+// does not match zero levels here), and when "**" ends the pattern every
+// entry under it.
+func (s sourceFS) descendants(ctx context.Context, dir string, last bool) ([]string, error) {
+	var out []string
+	err := filepath.WalkDir(s.abs(dir), func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(s.abs(dir), p)
+		if rel == "." || (!last && !d.IsDir()) {
+			return nil
+		}
+		out = append(out, path.Join(dir, filepath.ToSlash(rel)))
+		return nil
+	})
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	return out, err
+}
+
+func dedup(ss []string) []string {
+	seen := map[string]bool{}
+	out := ss[:0]
+	for _, s := range ss {
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // matchComponent returns the children of dir matching one pattern

@@ -25,11 +25,13 @@ const maxUserFileBytes = 10 << 20
 // cannot be found is an ErrUnknownOwner error naming it.
 func ResolveOwner(destRoot, spec string) (Owner, error) {
 	userPart, groupPart, _ := strings.Cut(spec, ":")
-	if userPart == "" {
+	if userPart == "" && groupPart == "" {
 		return Owner{}, fmt.Errorf("%w: %q: missing user", ErrInvalidOwner, spec)
 	}
 	var o Owner
-	if id, ok, err := parseID(userPart); err != nil {
+	if userPart == "" {
+		// ":group" keeps root as the user, as BuildKit does
+	} else if id, ok, err := parseID(userPart); err != nil {
 		return Owner{}, fmt.Errorf("%w: %q: %w", ErrInvalidOwner, spec, err)
 	} else if ok {
 		o = Owner{UID: id, GID: id}

@@ -42,7 +42,8 @@ func TestResolveOwner(t *testing.T) {
 		{name: "missing group", spec: "app:nogroup", wantErr: ErrUnknownOwner, errText: "unable to find group nogroup"},
 		{name: "no passwd file", files: tree{}, spec: "app", wantErr: ErrUnknownOwner, errText: "app"},
 		{name: "empty spec", spec: "", wantErr: ErrInvalidOwner},
-		{name: "empty user", spec: ":staff", wantErr: ErrInvalidOwner},
+		{name: "group only keeps root", spec: ":staff", want: Owner{UID: 0, GID: 50}},
+		{name: "empty", spec: ":", wantErr: ErrInvalidOwner},
 		{name: "negative id", spec: "-1", wantErr: ErrInvalidOwner},
 		{name: "passwd symlink stays in root", files: tree{
 			"etc/passwd": "->/data/passwd", "data/passwd": passwd, "etc/group": group,

@@ -45,3 +45,23 @@ func TestCopyParents(t *testing.T) {
 		})
 	}
 }
+
+func TestCopyDoublestar(t *testing.T) {
+	src, dst := t.TempDir(), t.TempDir()
+	for _, f := range []string{"a/x", "a/b/x", "a/b/c/x", "a/b/y"} {
+		os.MkdirAll(filepath.Join(src, filepath.Dir(f)), 0o755)
+		os.WriteFile(filepath.Join(src, f), []byte(f), 0o644)
+	}
+	if err := Copy(context.Background(), Source{Root: src}, []string{"a/**/x"}, dst, "/out/", Options{Parents: true}); err != nil {
+		t.Fatal(err)
+	}
+	// as BuildKit, a middle "**" matches one or more directories, so not a/x
+	for _, f := range []string{"out/a/b/x", "out/a/b/c/x"} {
+		if _, err := os.Stat(filepath.Join(dst, f)); err != nil {
+			t.Errorf("%s: %v", f, err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dst, "out/a/b/y")); err == nil {
+		t.Error("a/b/y matched a/**/x")
+	}
+}

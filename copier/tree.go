@@ -19,11 +19,13 @@ func (c *copier) copyItem(ctx context.Context, it item, dest string, destIsDir b
 	if !destIsDir {
 		ensure = path.Dir(ensure)
 	}
-	if _, err := c.dst.mkdirAll(ensure); err != nil {
-		return err
-	}
 	target, err := c.dst.join(cleanDest(dest))
 	if err != nil {
+		return err
+	}
+	_, statErr := os.Stat(target)
+	existed := statErr == nil // before this copy made any directory
+	if _, err := c.dst.mkdirAll(ensure); err != nil {
 		return err
 	}
 	dfi, err := os.Stat(target)
@@ -45,7 +47,15 @@ func (c *copier) copyItem(ctx context.Context, it item, dest string, destIsDir b
 		return fmt.Errorf("%w: %s", ErrNotDir, c.dst.inRoot(target))
 	}
 	w := &walk{c: c, base: it.real}
-	return w.children(ctx, "", target)
+	if err := w.children(ctx, "", target); err != nil {
+		return err
+	}
+	if !existed {
+		// a dest dir the copy created takes the source dir's metadata
+		// (and --chmod/--chown), as fsutil's copyDirectory does
+		return c.applyMeta(c.src.abs(it.real), target, it.fi)
+	}
+	return nil
 }
 
 // walk copies the tree below one source, tracking excluded directories

@@ -50,7 +50,13 @@ func normalizeDir(upper, rel string, lowers []string) (bool, error) {
 	left := 0
 	for _, e := range ents {
 		if !e.IsDir() {
-			left++
+			drop, err := unchangedCopyUp(upper, filepath.Join(rel, e.Name()), lowers)
+			if err != nil {
+				return false, err
+			}
+			if !drop {
+				left++
+			}
 			continue
 		}
 		child := filepath.Join(rel, e.Name())
@@ -74,6 +80,45 @@ func normalizeDir(upper, rel string, lowers []string) (bool, error) {
 		return false, err
 	}
 	return sameDir(fi, lowerFI), nil
+}
+
+// unchangedCopyUp drops a file or symlink that overlay copied up without a
+// change (for example to hard-link it): same type, mode, owner, size,
+// mtime and link target as in the lower layers, BuildKit's sameDirent test.
+func unchangedCopyUp(upper, rel string, lowers []string) (bool, error) {
+	abs := filepath.Join(upper, rel)
+	fi, err := os.Lstat(abs)
+	if err != nil || isWhiteout(fi) || !(fi.Mode().IsRegular() || fi.Mode()&os.ModeSymlink != 0) {
+		return false, err
+	}
+	lfi, _ := lookupLower(lowers, rel)
+	if lfi == nil || !sameEntry(fi, lfi) {
+		return false, nil
+	}
+	if fi.Mode()&os.ModeSymlink != 0 {
+		lt, _ := os.Readlink(filepath.Join(lowerPath(lowers, rel), rel))
+		if t, _ := os.Readlink(abs); t != lt {
+			return false, nil
+		}
+	}
+	return true, os.Remove(abs)
+}
+
+// lowerPath is the lower layer that shows rel.
+func lowerPath(lowers []string, rel string) string {
+	for _, l := range lowers {
+		if _, err := os.Lstat(filepath.Join(l, rel)); err == nil {
+			return l
+		}
+	}
+	return ""
+}
+
+func sameEntry(a, b os.FileInfo) bool {
+	sa, ok1 := a.Sys().(*syscall.Stat_t)
+	sb, ok2 := b.Sys().(*syscall.Stat_t)
+	return ok1 && ok2 && a.Mode() == b.Mode() && sa.Uid == sb.Uid && sa.Gid == sb.Gid &&
+		a.Size() == b.Size() && sa.Mtim == sb.Mtim
 }
 
 // lookupLower finds rel in the lower layers (top first) as the merged view
