@@ -2,6 +2,8 @@ package build
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"net/http"
@@ -20,16 +22,19 @@ import (
 // addSpecial handles ADD's extra sources: it downloads URLs and extracts
 // local tar archives (plain, gzip, bzip2, xz, zstd) into dest, and returns
 // the sources left for a plain copy.
-func (s *stage) addSpecial(ctx context.Context, src copier.Source, srcs []string, root, dest string, opts copier.Options) ([]string, error) {
+func (s *stage) addSpecial(ctx context.Context, src copier.Source, j copyJob, root, dest string, opts copier.Options) ([]string, error) {
 	var rest []string
+	srcs := j.srcs
 	for _, p := range srcs {
 		switch {
 		case isURL(p):
-			if err := s.addURL(ctx, p, root, dest, len(srcs) > 1, opts); err != nil {
+			if err := s.addURL(ctx, p, root, dest, len(srcs) > 1, j.checksum, opts); err != nil {
 				return nil, err
 			}
 		case isGitURL(p):
 			return nil, fmt.Errorf("ADD of a git repository (%s) is not supported yet", p)
+		case !j.unpack:
+			rest = append(rest, p)
 		default:
 			extracted, err := extractIfArchive(ctx, src, p, root, dest, opts.Chown)
 			if err != nil {
@@ -102,7 +107,7 @@ func extractIfArchive(ctx context.Context, src copier.Source, p, root, dest stri
 
 // addURL downloads u and copies it to dest like a file source: mode 0600,
 // mtime from Last-Modified, named after the URL path when dest is a dir.
-func (s *stage) addURL(ctx context.Context, u, root, dest string, many bool, opts copier.Options) error {
+func (s *stage) addURL(ctx context.Context, u, root, dest string, many bool, checksum string, opts copier.Options) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return err
@@ -129,11 +134,15 @@ func (s *stage) addURL(ctx context.Context, u, root, dest string, many bool, opt
 	if err != nil {
 		return err
 	}
-	if _, err := io.Copy(f, resp.Body); err != nil {
+	h := sha256.New()
+	if _, err := io.Copy(io.MultiWriter(f, h), resp.Body); err != nil {
 		f.Close()
 		return fmt.Errorf("downloading %s: %w", u, err)
 	}
 	f.Close()
+	if got := "sha256:" + hex.EncodeToString(h.Sum(nil)); checksum != "" && got != checksum {
+		return fmt.Errorf("ADD %s: checksum mismatch: content is %s, --checksum wants %s", u, got, checksum)
+	}
 	if lm, err := http.ParseTime(resp.Header.Get("Last-Modified")); err == nil {
 		os.Chtimes(tmp, lm, lm)
 	} else {

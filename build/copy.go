@@ -25,7 +25,9 @@ type copyJob struct {
 	chmod    string
 	excludes []string
 	parents  bool
-	add      bool
+	add      bool   // ADD: URLs are downloaded
+	unpack   bool   // ADD: local archives are extracted (default, or --unpack)
+	checksum string // ADD --checksum of URL sources
 	loc      any
 }
 
@@ -36,11 +38,19 @@ func (s *stage) runCopy(ctx context.Context, c *instructions.CopyCommand) error 
 }
 
 func (s *stage) runAdd(ctx context.Context, c *instructions.AddCommand) error {
-	if c.Checksum != "" || c.KeepGitDir != nil {
-		return s.b.errorf(c.Location(), "ADD --checksum and --keep-git-dir are not supported yet")
+	if c.KeepGitDir != nil {
+		return s.b.errorf(c.Location(), "ADD --keep-git-dir is not supported yet (ADD of git repositories is not)")
+	}
+	if c.Checksum != "" {
+		for _, src := range c.SourcePaths {
+			if !isURL(src) {
+				return s.b.errorf(c.Location(), "ADD --checksum is only supported for HTTP(S) sources, not %s", src)
+			}
+		}
 	}
 	return s.copy(ctx, copyJob{name: "ADD", srcs: c.SourcePaths, contents: c.SourceContents, dest: c.DestPath,
-		chown: c.Chown, chmod: c.Chmod, excludes: c.ExcludePatterns, add: c.Unpack == nil || *c.Unpack, loc: c.Location()})
+		chown: c.Chown, chmod: c.Chmod, excludes: c.ExcludePatterns, add: true, unpack: c.Unpack == nil || *c.Unpack,
+		checksum: c.Checksum, loc: c.Location()})
 }
 
 func (s *stage) copy(ctx context.Context, j copyJob) error {
@@ -97,7 +107,7 @@ func (s *stage) copyInto(ctx context.Context, j copyJob, src copier.Source, root
 	srcs := j.srcs
 	if j.add {
 		var err error
-		if srcs, err = s.addSpecial(ctx, src, srcs, root, dest, opts); err != nil {
+		if srcs, err = s.addSpecial(ctx, src, j, root, dest, opts); err != nil {
 			return err
 		}
 	}
@@ -161,21 +171,31 @@ func (b *builder) contextSource() copier.Source {
 // selected context files, the source stage's key, or the image digest.
 func (s *stage) copyKey(ctx context.Context, j copyJob, dest string) (string, error) {
 	for _, src := range j.srcs {
-		if j.add && (isURL(src) || isGitURL(src)) {
+		// a URL's content is unknown until fetched, unless --checksum pins it
+		if j.add && (isURL(src) || isGitURL(src)) && j.checksum == "" {
 			return uniqueKey(s.key, j.name), nil
 		}
 	}
-	k := cache.NewKey(s.key, j.name).AddList("srcs", j.srcs).Add("dest", dest).Add("chown", j.chown).
+	k := cache.NewKey(s.key, j.name).AddList("srcs", j.srcs).Add("dest", dest).Add("chown", j.chown).Add("checksum", j.checksum).
 		Add("chmod", j.chmod).AddList("exclude", j.excludes).Add("parents", fmt.Sprint(j.parents))
 	for _, c := range j.contents {
 		k.Add("heredoc:"+c.Path, c.Data)
 	}
+	local := j.srcs
+	if j.add { // URLs are named by the URL and --checksum, not by context files
+		local = nil
+		for _, src := range j.srcs {
+			if !isURL(src) {
+				local = append(local, src)
+			}
+		}
+	}
 	switch dep := s.b.plan.StageByRef(j.from); {
-	case j.from == "" && len(j.srcs) > 0:
+	case j.from == "" && len(local) > 0:
 		if s.b.bctx == nil {
 			return "", fmt.Errorf("no build context (the Dockerfile came from stdin with no context dir)")
 		}
-		sum, err := copier.Checksum(ctx, s.b.contextSource(), j.srcs, copier.Options{Excludes: j.excludes}, s.b.fileDigest)
+		sum, err := copier.Checksum(ctx, s.b.contextSource(), local, copier.Options{Excludes: j.excludes}, s.b.fileDigest)
 		if err != nil {
 			return "", err
 		}

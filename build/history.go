@@ -23,11 +23,10 @@ func (s *stage) history(msg string, withLayer, buildkitSuffix bool) {
 	// rebuild gives the same image); config-only entries get theirs at
 	// export, from their neighbours, as BuildKit's exporter does
 	var created *time.Time
-	if withLayer && len(s.img.Layers) > 0 {
+	if epoch, ok := s.b.epoch(); ok {
+		created = &epoch // every entry this build adds, as BuildKit clamps them
+	} else if withLayer && len(s.img.Layers) > 0 {
 		t := s.img.Layers[len(s.img.Layers)-1].Created
-		if epoch, ok := s.b.epoch(); ok {
-			t = epoch
-		}
 		created = &t
 	}
 	s.img.Config.History = append(s.img.Config.History, ocispec.History{

@@ -28,6 +28,14 @@ type runMount struct {
 func (s *stage) mountsOf(c *instructions.RunCommand) ([]runMount, error) {
 	var out []runMount
 	for _, m := range instructions.GetMounts(c) {
+		if m.Type == instructions.MountTypeSSH {
+			// kiln forwards no SSH agent yet: like BuildKit without --ssh,
+			// an optional ssh mount is left out and a required one fails
+			if m.Required {
+				return nil, fmt.Errorf("--mount=type=ssh,required: SSH agent forwarding (--ssh) is not supported yet")
+			}
+			continue
+		}
 		t := m.Target
 		if t == "" && m.Type == instructions.MountTypeSecret {
 			id := m.CacheID
@@ -41,9 +49,6 @@ func (s *stage) mountsOf(c *instructions.RunCommand) ([]runMount, error) {
 		}
 		if t != "" && !path.IsAbs(t) {
 			t = path.Join("/", s.img.Config.Config.WorkingDir, t)
-		}
-		if m.Type == instructions.MountTypeSSH {
-			return nil, fmt.Errorf("--mount=type=ssh is not supported yet")
 		}
 		out = append(out, runMount{m: m, target: t})
 	}

@@ -33,6 +33,12 @@ func (p *Plan) linkDeps(st *Stage, byName map[string]*Stage) error {
 				return p.errorf(c.Location(), "circular dependency: stage %s copies from itself", st.Ref())
 			case dep != nil:
 				st.Deps = appendUnique(st.Deps, dep)
+				if st.depLoc == nil {
+					st.depLoc = map[*Stage]any{}
+				}
+				if st.depLoc[dep] == nil {
+					st.depLoc[dep] = c.Location()
+				}
 			case isNumber(ref):
 				return p.errorf(c.Location(), "--from=%s: invalid stage index %s (the Dockerfile has %d stages)", ref, ref, len(p.Stages))
 			default:

@@ -42,6 +42,9 @@ type Stage struct {
 	BaseStage *Stage // set when FROM names an earlier stage
 	Deps      []*Stage
 	Images    []string // COPY --from=<image> and RUN --mount from=<image> refs
+	// depLoc is where the stage's Dockerfile names each dependency (a
+	// COPY --from or RUN --mount line; a FROM <stage> has none)
+	depLoc map[*Stage]any
 }
 
 // Ref is how the stage is shown to users: its name, or its index.
@@ -141,7 +144,12 @@ func (p *Plan) order() error {
 	visit = func(s *Stage, path []*Stage) error {
 		switch state[s] {
 		case 1:
-			return p.errorf(s.Inst.Location, "circular dependency between stages: %s", cyclePath(append(path, s)))
+			// name the line that closes the cycle, as BuildKit does
+			loc := any(s.Inst.Location)
+			if from := path[len(path)-1]; from.depLoc[s] != nil {
+				loc = from.depLoc[s]
+			}
+			return p.errorf(loc, "circular dependency between stages: %s", cyclePath(append(path, s)))
 		case 2:
 			return nil
 		}
