@@ -134,7 +134,7 @@ type copier struct {
 func newCopier(src Source, destRoot string, opts Options) (*copier, error) {
 	c := &copier{
 		src:   sourceFS{Source: src},
-		dst:   destFS{root: destRoot, owner: opts.Chown},
+		dst:   destFS{root: destRoot, owner: opts.Chown, chmod: opts.Chmod},
 		opts:  opts,
 		links: map[inodeKey]string{},
 	}

@@ -19,6 +19,7 @@ const dirPerm = 0o755
 type destFS struct {
 	root  string
 	owner *Owner // --chown, given to created directories; nil = process owner
+	chmod *Chmod // --chmod, also given to created directories (as fsutil does)
 }
 
 // join resolves the absolute in-root path p to a host path, following
@@ -82,12 +83,18 @@ func (d destFS) mkdirHost(real string) error {
 	return nil
 }
 
-// mkdir creates one directory with dirPerm regardless of umask.
+// mkdir creates one directory with dirPerm, or the --chmod mode, whatever
+// the umask (BuildKit applies --chmod to the directories a COPY creates,
+// tonistiigi/fsutil#228).
 func (d destFS) mkdir(p string) error {
-	if err := os.Mkdir(p, dirPerm); err != nil {
+	mode := os.FileMode(dirPerm)
+	if d.chmod != nil {
+		mode = d.chmod.Apply(dirPerm|os.ModeDir, true)
+	}
+	if err := os.Mkdir(p, 0o700); err != nil {
 		return err
 	}
-	if err := os.Chmod(p, dirPerm); err != nil {
+	if err := os.Chmod(p, mode); err != nil {
 		return err
 	}
 	if d.owner != nil {

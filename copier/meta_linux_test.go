@@ -74,8 +74,8 @@ func TestCopyModes(t *testing.T) {
 		wantNew  os.FileMode // destination dir created by the copy (of the source dir d)
 	}{
 		{name: "modes preserved", wantFile: 0o751 | os.ModeSetgid, wantDir: dirMode, wantNew: 0o755},
-		// the dest dir the copy creates gets the source dir's metadata and
-		// --chmod too (checked against BuildKit by conformance/copy_chmod_dir)
+		// the dest dir the copy creates is 0755, or the --chmod mode
+		// (checked against BuildKit by conformance/copy_chmod_dir)
 		{name: "chmod files and dirs", chmod: chmod, wantFile: 0o640, wantDir: 0o640, wantNew: 0o640},
 		{name: "chmod with setuid", chmod: setuid, wantFile: 0o750 | os.ModeSetuid, wantDir: 0o750 | os.ModeSetuid, wantNew: 0o750 | os.ModeSetuid},
 		{name: "symbolic chmod", chmod: symbolic, wantFile: 0o750 | os.ModeSetgid, wantDir: 0o750, wantNew: 0o750},

@@ -23,8 +23,6 @@ func (c *copier) copyItem(ctx context.Context, it item, dest string, destIsDir b
 	if err != nil {
 		return err
 	}
-	_, statErr := os.Stat(target)
-	existed := statErr == nil // before this copy made any directory
 	if _, err := c.dst.mkdirAll(ensure); err != nil {
 		return err
 	}
@@ -47,15 +45,7 @@ func (c *copier) copyItem(ctx context.Context, it item, dest string, destIsDir b
 		return fmt.Errorf("%w: %s", ErrNotDir, c.dst.inRoot(target))
 	}
 	w := &walk{c: c, base: it.real}
-	if err := w.children(ctx, "", target); err != nil {
-		return err
-	}
-	if !existed {
-		// a dest dir the copy created takes the source dir's metadata
-		// (and --chmod/--chown), as fsutil's copyDirectory does
-		return c.applyMeta(c.src.abs(it.real), target, it.fi)
-	}
-	return nil
+	return w.children(ctx, "", target)
 }
 
 // walk copies the tree below one source, tracking excluded directories

@@ -1,0 +1,2 @@
+chmod 750 ctxdir
+chmod 711 ctxdir/inner

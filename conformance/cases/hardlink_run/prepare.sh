@@ -1,0 +1,1 @@
+ln tree/sub/f tree/hard-of-f
