@@ -14,6 +14,9 @@ kiln() { "$out/kiln" --root "$root" "$@"; }
 if ! kiln images | grep -q '^golang  *1.22 '; then
   if ! timeout 10 bash -c 'exec 3<>/dev/tcp/registry-1.docker.io/443' 2>/dev/null; then
     echo "no registry reachable: making offline base images" >&2
+    if [ ! -x /bin/busybox ] && [ "$(id -u)" = 0 ]; then
+      (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq busybox-static) >/dev/null
+    fi
     "$here/offline-base-images.sh" "$out/kiln" --root "$root"
   fi
 fi
