@@ -45,6 +45,9 @@ type Options struct {
 	Secrets map[string][]byte
 	// CacheFrom are caches imported with --cache-from.
 	CacheFrom []*cache.Remote
+	// Pull resolves base images against their registry even when the
+	// store has them under that name.
+	Pull bool
 }
 
 // Result is a finished build. Its layer dirs live in the build's temp space
@@ -119,7 +122,11 @@ func Build(ctx context.Context, st *store.Store, opts Options) (*Result, error) 
 	b := &builder{st: st, opts: opts, plan: p, prog: opts.Progress, res: opts.Resolver,
 		results: map[*plan.Stage]*stageResult{}, cache: cache.Open(filepath.Join(st.Root(), "cache.db"))}
 	if b.res == nil {
-		b.res = source.New(st, source.WithLog(func(s string) { b.prog.Printf("%s", s) }))
+		ropts := []source.Option{source.WithLog(func(s string) { b.prog.Printf("%s", s) })}
+		if opts.Pull {
+			ropts = append(ropts, source.WithPull())
+		}
+		b.res = source.New(st, ropts...)
 	}
 	if err := b.openContext(); err != nil {
 		return nil, err

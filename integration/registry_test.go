@@ -81,6 +81,14 @@ func registryRoundTrip(t *testing.T, host string) {
 	if n := strings.Count(res.stderr, "pulling "+ref+" layer"); n != 2 {
 		t.Errorf("%d layer pulls, want 2:\n%s", n, res.stderr)
 	}
+	// the pulled image is kept by name: the next build does not ask the
+	// registry, unless --pull
+	if res := kilnIn(t, fresh, nil, "build", "-o", out, child); res.code != 0 || strings.Contains(res.stderr, "resolving") {
+		t.Errorf("second build resolved against the registry (or failed):\n%s", res.stderr)
+	}
+	if res := kilnIn(t, fresh, nil, "build", "--pull", "-o", out, child); res.code != 0 || !strings.Contains(res.stderr, "resolving") {
+		t.Errorf("--pull did not resolve against the registry:\n%s", res.stderr)
+	}
 	for f, want := range map[string]string{"copied.txt": "pushed\n", "again.txt": "pushed\n"} {
 		if b, _ := os.ReadFile(filepath.Join(out, f)); string(b) != want {
 			t.Errorf("%s = %q", f, b)

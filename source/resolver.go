@@ -27,6 +27,7 @@ type Resolver struct {
 	flight   singleflight.Group
 	mu       sync.Mutex
 	cache    map[string]*image.Image
+	pull     bool
 }
 
 // Option configures a Resolver.
@@ -34,6 +35,10 @@ type Option func(*Resolver)
 
 // WithLog sends progress lines ("pulling …") to fn.
 func WithLog(fn func(string)) Option { return func(r *Resolver) { r.log = fn } }
+
+// WithPull makes named images always resolve against their registry, even
+// when the store has them (kiln build --pull).
+func WithPull() Option { return func(r *Resolver) { r.pull = true } }
 
 // WithKeychain sets registry credentials (default: docker config and helpers).
 func WithKeychain(k authn.Keychain) Option { return func(r *Resolver) { r.keychain = k } }
@@ -86,7 +91,9 @@ func (r *Resolver) resolve(ctx context.Context, ref string) (*image.Image, error
 	if err != nil {
 		return nil, err
 	}
-	if desc, err := r.st.Lookup(full); err == nil {
+	if desc, err := r.st.Lookup(full); r.pull {
+		// --pull: ask the registry even for a name the store has
+	} else if err == nil {
 		img, err := r.st.Image(desc.Digest)
 		if err != nil {
 			return nil, fmt.Errorf("reading %s from the store: %w", ref, err)
@@ -106,7 +113,41 @@ func (r *Resolver) resolve(ctx context.Context, ref string) (*image.Image, error
 	if err != nil {
 		return nil, fmt.Errorf("pulling %s: %w", ref, err)
 	}
-	return r.load(ctx, img, ref)
+	out, err := r.load(ctx, img, ref)
+	if err != nil {
+		return nil, err
+	}
+	// keep the pulled image under its name, as docker pull does: later
+	// builds find it in the store without asking the registry (--pull asks)
+	if err := r.keep(img, full); err != nil {
+		return nil, fmt.Errorf("storing %s: %w", ref, err)
+	}
+	return out, nil
+}
+
+// keep stores a pulled image's config and manifest (its layers are in the
+// store already) and names it.
+func (r *Resolver) keep(img v1.Image, full string) error {
+	cfg, err := img.RawConfigFile()
+	if err != nil {
+		return err
+	}
+	if _, err := r.st.WriteBlobBytes(cfg); err != nil {
+		return err
+	}
+	raw, err := img.RawManifest()
+	if err != nil {
+		return err
+	}
+	d, err := r.st.WriteBlobBytes(raw)
+	if err != nil {
+		return err
+	}
+	mt, err := img.MediaType()
+	if err != nil {
+		return err
+	}
+	return r.st.Tag(full, v1.Descriptor{MediaType: mt, Digest: d, Size: int64(len(raw))})
 }
 
 // Scratch is the empty image, configured as BuildKit configures FROM scratch.

@@ -36,6 +36,7 @@ type buildFlags struct {
 	secrets     []string
 	cacheTo     []string
 	cacheFrom   []string
+	pull        bool
 }
 
 func newBuildCmd(g *globals) *cobra.Command {
@@ -63,6 +64,7 @@ func newBuildCmd(g *globals) *cobra.Command {
 	fl.StringArrayVar(&f.secrets, "secret", nil, "secret for RUN --mount=type=secret: id=ID,src=FILE or id=ID,env=VAR")
 	fl.StringArrayVar(&f.cacheTo, "cache-to", nil, "export the build cache: type=registry,ref=REF[,mode=min|max] or type=local,dest=DIR")
 	fl.StringArrayVar(&f.cacheFrom, "cache-from", nil, "import a build cache: type=registry,ref=REF or type=local,src=DIR")
+	fl.BoolVar(&f.pull, "pull", false, "always check the registry for newer base images (pulled images are kept in the store by name)")
 	fl.BoolVar(&f.noCache, "no-cache", false, "run every step, ignoring the cache")
 	fl.StringArrayVar(&f.noCacheFor, "no-cache-filter", nil, "ignore the cache for these stages")
 	fl.StringVar(&f.runtimeName, "runtime", "", "OCI runtime binary for RUN (default: built-in libcontainer)")
@@ -121,7 +123,7 @@ func runBuild(cmd *cobra.Command, g *globals, f *buildFlags, contextDir string) 
 	}
 	opts := build.Options{ContextDir: contextDir, File: df, DockerfilePath: dfPath, BuildArgs: buildArgs,
 		Target: f.target, Labels: labels, Jobs: f.jobs, Progress: progress.New(out),
-		NoCache: f.noCache, NoCacheFilter: lower(f.noCacheFor), Secrets: secrets}
+		NoCache: f.noCache, NoCacheFilter: lower(f.noCacheFor), Secrets: secrets, Pull: f.pull}
 	if f.runtimeName != "" {
 		dir, err := st.TempDir("runtime-")
 		if err != nil {
