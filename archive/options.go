@@ -1,5 +1,7 @@
 package archive
 
+import "time"
+
 // ApplyOption changes how Apply extracts a layer.
 type ApplyOption func(*applyOptions)
 
@@ -39,4 +41,25 @@ func makeApplyOptions(opts []ApplyOption) applyOptions {
 		}
 	}
 	return o
+}
+
+// WriteOption changes how WriteLayer writes a layer.
+type WriteOption func(*writeOptions)
+
+type writeOptions struct {
+	clamp *time.Time
+}
+
+// WithMtimeClamp writes every mtime later than t as t (BuildKit's
+// rewrite-timestamp for SOURCE_DATE_EPOCH builds).
+func WithMtimeClamp(t time.Time) WriteOption {
+	return func(o *writeOptions) { o.clamp = &t }
+}
+
+// clampTime applies the clamp, if any, to a header time.
+func (o writeOptions) clampTime(t time.Time) time.Time {
+	if o.clamp != nil && t.After(*o.clamp) {
+		return *o.clamp
+	}
+	return t
 }

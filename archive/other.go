@@ -10,7 +10,7 @@ import (
 )
 
 // WriteLayer is only implemented on Linux.
-func WriteLayer(ctx context.Context, w io.Writer, dir string) error {
+func WriteLayer(ctx context.Context, w io.Writer, dir string, opts ...WriteOption) error {
 	return fmt.Errorf("archive: writing layers: %w", errors.ErrUnsupported)
 }
 

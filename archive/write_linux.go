@@ -24,12 +24,15 @@ import (
 // character device becomes an empty ".wh.<name>" file and a directory with
 // trusted.overlay.opaque=y is followed by an empty "<dir>/.wh..wh..opq".
 // Sockets are skipped.
-func WriteLayer(ctx context.Context, w io.Writer, dir string) error {
+func WriteLayer(ctx context.Context, w io.Writer, dir string, opts ...WriteOption) error {
 	lw := &layerWriter{
 		ctx:   ctx,
 		tw:    tar.NewWriter(w),
 		root:  dir,
 		links: map[inode]string{},
+	}
+	for _, o := range opts {
+		o(&lw.wopts)
 	}
 	if err := filepath.WalkDir(dir, lw.visit); err != nil {
 		return fmt.Errorf("archive: writing layer from %s: %w", dir, err)
@@ -45,6 +48,7 @@ type inode struct {
 }
 
 type layerWriter struct {
+	wopts writeOptions
 	ctx   context.Context
 	tw    *tar.Writer
 	root  string
@@ -78,12 +82,15 @@ func (lw *layerWriter) add(p, rel string, st *unix.Stat_t) error {
 		return nil
 	}
 	if typ == unix.S_IFCHR && st.Rdev == 0 {
-		return lw.tw.WriteHeader(whiteoutHeader(rel, st))
+		wh := whiteoutHeader(rel, st)
+		wh.ModTime = lw.wopts.clampTime(wh.ModTime)
+		return lw.tw.WriteHeader(wh)
 	}
 	hdr, err := fileHeader(p, rel, st)
 	if err != nil {
 		return err
 	}
+	hdr.ModTime = lw.wopts.clampTime(hdr.ModTime)
 	lw.hardlink(hdr, st)
 	xattrs, err := readXattrs(p)
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	goruntime "runtime"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/kiln-build/kiln/buildcontext"
 	"github.com/kiln-build/kiln/cache"
@@ -169,6 +170,9 @@ func Build(ctx context.Context, st *store.Store, opts Options) (*Result, error) 
 	}
 	return res, nil
 }
+
+// Epoch is SOURCE_DATE_EPOCH, when the build was given one.
+func (r *Result) Epoch() (time.Time, bool) { return r.b.epoch() }
 
 // RecordExport remembers the blobs of the image's exported layers in the
 // cache, so the next export of the same steps does not tar them again.

@@ -455,7 +455,11 @@ func buildRef(e *env, c tcase, w, ctx string) result {
 func buildKiln(e *env, c tcase, w, ctx string) result {
 	r := result{tar: filepath.Join(w, "kiln.tar")}
 	logf := filepath.Join(w, "kiln.log")
-	args := []string{"--root", e.store, "build", "-o", "type=docker,dest=" + r.tar,
+	out := "type=docker,dest=" + r.tar
+	if c.spec.RewriteTimestamp {
+		out += ",rewrite-timestamp=true"
+	}
+	args := []string{"--root", e.store, "build", "-o", out,
 		"-t", "conformance/" + strings.ToLower(c.name) + ":latest"}
 	if c.spec.Dockerfile != "" {
 		args = append(args, "-f", filepath.Join(ctx, c.spec.Dockerfile))

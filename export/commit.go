@@ -47,8 +47,8 @@ func ParseCompression(s string) (Compression, error) {
 // manifest, into st. It fills in each layer's DiffID and Blob and returns
 // the manifest's descriptor. Layers that already have a blob are reused as
 // they are.
-func Commit(ctx context.Context, st *store.Store, img *image.Image, comp Compression) (v1.Descriptor, error) {
-	if err := EnsureBlobs(ctx, st, img.Layers, comp); err != nil {
+func Commit(ctx context.Context, st *store.Store, img *image.Image, comp Compression, opts ...archive.WriteOption) (v1.Descriptor, error) {
+	if err := EnsureBlobs(ctx, st, img.Layers, comp, opts...); err != nil {
 		return v1.Descriptor{}, err
 	}
 	cfg := img.Config
@@ -92,23 +92,27 @@ func Commit(ctx context.Context, st *store.Store, img *image.Image, comp Compres
 // EnsureBlobs gives every layer a compressed blob in the store, tarring
 // and compressing the ones that have none (or one of another compression)
 // in parallel. A layer known only by its blob (no files here) keeps it.
-func EnsureBlobs(ctx context.Context, st *store.Store, layers []image.Layer, comp Compression) error {
+//
+// With write options (a timestamp rewrite), every layer a build step made
+// is written again with them, never taken from the cache.
+func EnsureBlobs(ctx context.Context, st *store.Store, layers []image.Layer, comp Compression, opts ...archive.WriteOption) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(goruntime.NumCPU())
 	for i := range layers {
 		l := &layers[i]
-		if l.Blob.Digest != (v1.Hash{}) && (l.Key == "" || l.Dir == "" || mediaMatches(l.Blob.MediaType, comp)) {
+		rewrite := len(opts) > 0 && l.Key != "" && l.Dir != ""
+		if !rewrite && l.Blob.Digest != (v1.Hash{}) && (l.Key == "" || l.Dir == "" || mediaMatches(l.Blob.MediaType, comp)) {
 			l.Blob.MediaType = ociMediaType(l.Blob.MediaType)
 			continue
 		}
-		g.Go(func() error { return writeLayerBlob(gctx, st, l, comp) })
+		g.Go(func() error { return writeLayerBlob(gctx, st, l, comp, opts...) })
 	}
 	return g.Wait()
 }
 
 // writeLayerBlob tars l.Dir, computing the diff ID on the way, compresses it
 // and stores the blob.
-func writeLayerBlob(ctx context.Context, st *store.Store, l *image.Layer, comp Compression) error {
+func writeLayerBlob(ctx context.Context, st *store.Store, l *image.Layer, comp Compression, opts ...archive.WriteOption) error {
 	bw, err := st.NewBlobWriter()
 	if err != nil {
 		return err
@@ -119,7 +123,7 @@ func writeLayerBlob(ctx context.Context, st *store.Store, l *image.Layer, comp C
 		return err
 	}
 	diff := sha256.New()
-	if err := archive.WriteLayer(ctx, io.MultiWriter(zw, diff), l.Dir); err != nil {
+	if err := archive.WriteLayer(ctx, io.MultiWriter(zw, diff), l.Dir, opts...); err != nil {
 		bw.Abort()
 		return fmt.Errorf("exporting layer: %w", err)
 	}

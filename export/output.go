@@ -11,6 +11,9 @@ type Output struct {
 	Dest string // file or dir; "-" = stdout for archives
 	Push bool
 	Name string // name=… overrides the -t tags for this output
+	// RewriteTimestamp clamps file mtimes in the build's layers to
+	// SOURCE_DATE_EPOCH (rewrite-timestamp=true, as buildx).
+	RewriteTimestamp bool
 }
 
 // ParseOutput parses "type=oci,dest=out.tar", "type=image,push=true", or the
@@ -40,6 +43,8 @@ func ParseOutput(s string) (Output, error) {
 			o.Push = v == "true" || v == "1"
 		case "name":
 			o.Name = v
+		case "rewrite-timestamp":
+			o.RewriteTimestamp = v == "true" || v == "1"
 		case "compression", "oci-mediatypes", "unpack", "store":
 			// accepted as buildx does; kiln's defaults apply
 		default:

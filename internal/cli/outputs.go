@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/kiln-build/kiln/archive"
 	"github.com/kiln-build/kiln/build"
 	"github.com/kiln-build/kiln/export"
 	"github.com/kiln-build/kiln/progress"
@@ -27,9 +28,10 @@ func writeOutputs(cmd *cobra.Command, g *globals, st *store.Store, res *build.Re
 			continue
 		}
 		step := prog.Start(fmt.Sprintf("exporting %d layers", len(res.Image.Layers)))
+		wopts := rewriteOptions(res, outs)
 		var err error
-		desc, err = export.Commit(ctx, st, res.Image, comp)
-		if err == nil {
+		desc, err = export.Commit(ctx, st, res.Image, comp, wopts...)
+		if err == nil && len(wopts) == 0 { // rewritten blobs are not the cache's
 			err = res.RecordExport()
 		}
 		step.Done(err)
@@ -66,6 +68,19 @@ func writeOutputs(cmd *cobra.Command, g *globals, st *store.Store, res *build.Re
 		prog.Printf("image %s", id)
 		if quiet {
 			fmt.Fprintln(g.stdout, id)
+		}
+	}
+	return nil
+}
+
+// rewriteOptions clamps layer mtimes to SOURCE_DATE_EPOCH when an output
+// asks for rewrite-timestamp=true (without an epoch it changes nothing, as
+// in buildx).
+func rewriteOptions(res *build.Result, outs []export.Output) []archive.WriteOption {
+	epoch, ok := res.Epoch()
+	for _, o := range outs {
+		if o.RewriteTimestamp && ok {
+			return []archive.WriteOption{archive.WithMtimeClamp(epoch)}
 		}
 	}
 	return nil
