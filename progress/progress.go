@@ -56,9 +56,7 @@ func (s *Step) Done(err error) {
 		s.p.Printf("%s: ERROR after %s", s.name, round(d))
 		return
 	}
-	if d >= 50*time.Millisecond {
-		s.p.Printf("%s: done in %s", s.name, round(d))
-	}
+	s.p.Printf("%s: done in %s", s.name, round(d))
 }
 
 // Cached reports a step answered by the cache.
