@@ -296,10 +296,3 @@ func (b *builder) acquire(ctx context.Context) (func(), error) {
 func (b *builder) errorf(loc any, format string, args ...any) error {
 	return lineError(b.opts.File.Name, loc, format, args...)
 }
-
-func upperFirst(s string) string {
-	if s == "" {
-		return s
-	}
-	return strings.ToUpper(s[:1]) + s[1:]
-}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/kiln-build/kiln/cache"
 	"github.com/kiln-build/kiln/image"
+	"github.com/kiln-build/kiln/plan"
 	"github.com/kiln-build/kiln/progress"
 	"github.com/kiln-build/kiln/runtime"
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
@@ -195,7 +196,7 @@ func (s *stage) heredocScript(name, data string) (specs.Mount, error) {
 // proxy build args, and HOME from the user's passwd entry when unset.
 func (s *stage) runEnv(u execUser) []string {
 	env := append([]string(nil), s.env...)
-	for _, k := range proxyArgs {
+	for _, k := range plan.ProxyArgs {
 		if v, ok := s.b.opts.BuildArgs[k]; ok {
 			env = image.EnvSet(env, k, v)
 		}
@@ -209,9 +210,6 @@ func (s *stage) runEnv(u execUser) []string {
 	}
 	return env
 }
-
-var proxyArgs = []string{"HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy",
-	"FTP_PROXY", "ftp_proxy", "NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy"}
 
 func (b *builder) executor() (runtime.Executor, error) {
 	b.mu.Lock()
