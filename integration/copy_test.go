@@ -9,10 +9,9 @@ import (
 
 // TestCopySemantics: dest rules, wildcards, ownership and modes, links,
 // empty dirs, .dockerignore and ADD extraction, on a real build.
-func TestCopySemantics(t *testing.T) {
-	needSetup(t)
-	dir := project(t, map[string]string{
-		"Dockerfile": `FROM busybox
+// copySteps is the body of TestCopySemantics' Dockerfile; a last line is
+// added per build.
+const copySteps = `FROM busybox
 WORKDIR /w
 COPY a.txt .
 COPY a.txt renamed.txt
@@ -22,8 +21,12 @@ COPY --chown=app:extra --chmod=640 a.txt /owned.txt
 COPY --chown=1234 dir/sub /numeric/
 COPY sym /via-sym
 ADD bundle.tar.gz /unpacked/
-COPY ignored.log keep.log /logs/
-`,
+`
+
+func TestCopySemantics(t *testing.T) {
+	needSetup(t)
+	dir := project(t, map[string]string{
+		"Dockerfile":    copySteps + "COPY ignored.log keep.log /logs/\n",
 		"a.txt":         "a\n",
 		"x.go":          "package x\n",
 		"y.go":          "package y\n",
@@ -46,18 +49,7 @@ COPY ignored.log keep.log /logs/
 		t.Fatalf("COPY of an ignored file succeeded:\n%s", r.stderr)
 	}
 	// now without the ignored source
-	os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(`FROM busybox
-WORKDIR /w
-COPY a.txt .
-COPY a.txt renamed.txt
-COPY *.go /src/
-COPY dir /copied-dir
-COPY --chown=app:extra --chmod=640 a.txt /owned.txt
-COPY --chown=1234 dir/sub /numeric/
-COPY sym /via-sym
-ADD bundle.tar.gz /unpacked/
-COPY . /ctx/
-`), 0o644)
+	os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(copySteps+"COPY . /ctx/\n"), 0o644)
 	mustKiln(t, "build", "-t", "copy:1", dir)
 	f := flatten(t, storedImage(t, "copy:1"))
 	expect := map[string]func(entry) bool{
