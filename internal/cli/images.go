@@ -18,12 +18,7 @@ func newImagesCmd(g *globals) *cobra.Command {
 		Use:   "images",
 		Short: "List the images in the store",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			st, err := g.open()
-			if err != nil {
-				return err
-			}
-			defer st.Close()
+		RunE: g.withStore(func(cmd *cobra.Command, st *store.Store, _ []string) error {
 			imgs, err := st.Images()
 			if err != nil {
 				return err
@@ -46,7 +41,7 @@ func newImagesCmd(g *globals) *cobra.Command {
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", repo, tag, id, humanSize(size))
 			}
 			return tw.Flush()
-		},
+		}),
 	}
 }
 
@@ -77,12 +72,7 @@ func newTagCmd(g *globals) *cobra.Command {
 		Use:   "tag SOURCE TARGET",
 		Short: "Give an image in the store another name",
 		Args:  cobra.ExactArgs(2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			st, err := g.open()
-			if err != nil {
-				return err
-			}
-			defer st.Close()
+		RunE: g.withStore(func(cmd *cobra.Command, st *store.Store, args []string) error {
 			_, desc, err := lookupImage(st, args[0])
 			if err != nil {
 				return fmt.Errorf("tag: %w", err)
@@ -92,7 +82,7 @@ func newTagCmd(g *globals) *cobra.Command {
 				return err
 			}
 			return st.Tag(dst, desc)
-		},
+		}),
 	}
 }
 
@@ -102,12 +92,7 @@ func newRmCmd(g *globals) *cobra.Command {
 		Aliases: []string{"rmi"},
 		Short:   "Remove image names from the store (kiln prune frees the space)",
 		Args:    cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			st, err := g.open()
-			if err != nil {
-				return err
-			}
-			defer st.Close()
+		RunE: g.withStore(func(cmd *cobra.Command, st *store.Store, args []string) error {
 			for _, a := range args {
 				n, err := source.Normalize(a)
 				if err != nil {
@@ -119,7 +104,7 @@ func newRmCmd(g *globals) *cobra.Command {
 				fmt.Fprintf(cmd.OutOrStdout(), "Untagged: %s\n", source.Familiar(n))
 			}
 			return nil
-		},
+		}),
 	}
 }
 
@@ -128,12 +113,7 @@ func newPushCmd(g *globals) *cobra.Command {
 		Use:   "push NAME [REF]",
 		Short: "Push an image from the store to a registry (to REF if given)",
 		Args:  cobra.RangeArgs(1, 2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			st, err := g.open()
-			if err != nil {
-				return err
-			}
-			defer st.Close()
+		RunE: g.withStore(func(cmd *cobra.Command, st *store.Store, args []string) error {
 			_, desc, err := lookupImage(st, args[0])
 			if err != nil {
 				return fmt.Errorf("push: %w", err)
@@ -143,7 +123,7 @@ func newPushCmd(g *globals) *cobra.Command {
 				ref = args[1]
 			}
 			return export.Push(cmd.Context(), st, desc, []string{ref}, nil)
-		},
+		}),
 	}
 }
 
@@ -206,12 +186,7 @@ func newDuCmd(g *globals) *cobra.Command {
 		Aliases: []string{"df"},
 		Short:   "Show the store's disk use",
 		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			st, err := g.open()
-			if err != nil {
-				return err
-			}
-			defer st.Close()
+		RunE: g.withStore(func(cmd *cobra.Command, st *store.Store, _ []string) error {
 			u, err := st.DiskUsage()
 			if err != nil {
 				return err
@@ -224,6 +199,6 @@ func newDuCmd(g *globals) *cobra.Command {
 			fmt.Fprintf(tw, "Cache mounts\t%d\t%s\n", u.Mounts, humanSize(u.MountBytes))
 			fmt.Fprintf(tw, "In progress\t\t%s\n", humanSize(u.TempBytes))
 			return tw.Flush()
-		},
+		}),
 	}
 }

@@ -24,6 +24,19 @@ func (g *globals) open() (*store.Store, error) {
 	return store.Open(g.root)
 }
 
+// withStore wraps a command body that needs the store open (and closed
+// when it returns).
+func (g *globals) withStore(fn func(cmd *cobra.Command, st *store.Store, args []string) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		st, err := g.open()
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		return fn(cmd, st, args)
+	}
+}
+
 // lookupImage finds a user's image reference in the store.
 func lookupImage(st *store.Store, ref string) (string, v1.Descriptor, error) {
 	n, err := source.Normalize(ref)

@@ -55,17 +55,14 @@ func newLoadCmd(g *globals) *cobra.Command {
 		Use:   "load [-i FILE]",
 		Short: "Load images from a docker or OCI archive into the store",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			st, err := g.open()
-			if err != nil {
-				return err
-			}
-			defer st.Close()
+		RunE: g.withStore(func(cmd *cobra.Command, st *store.Store, _ []string) error {
 			path := in
 			if in == "-" {
-				if path, err = spool(st, g.stdin); err != nil {
+				p, err := spool(st, g.stdin)
+				if err != nil {
 					return err
 				}
+				path = p
 			}
 			names, err := loadArchive(cmd.Context(), st, path)
 			if err != nil {
@@ -75,7 +72,7 @@ func newLoadCmd(g *globals) *cobra.Command {
 				fmt.Fprintf(cmd.OutOrStdout(), "Loaded image: %s\n", source.Familiar(n))
 			}
 			return nil
-		},
+		}),
 	}
 	c.Flags().StringVarP(&in, "input", "i", "-", "archive to read (- = stdin)")
 	return c
