@@ -82,6 +82,21 @@ func (b *builder) fetchBlob(l *image.Layer) error {
 	return fmt.Errorf("no cache source has it")
 }
 
+// blobsLocal fetches into the store the blobs of img's layers that are
+// known only from a remote cache; pushing a cache needs their bytes, not
+// their files, so nothing is extracted.
+func (b *builder) blobsLocal(img *image.Image) error {
+	for i := range img.Layers {
+		l := &img.Layers[i]
+		if l.Dir == "" && !b.st.HasBlob(l.Blob.Digest) {
+			if err := b.fetchBlob(l); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
 // Lowers is the target image's layer dirs, fetching remote-cache layers
 // first (for outputs that need the files).
 func (r *Result) Lowers(ctx context.Context) ([]string, error) {
@@ -99,7 +114,7 @@ func (r *Result) ExportCache(ctx context.Context, sp cache.Spec, comp export.Com
 	var recs []cache.Exported
 	seen := map[string]bool{}
 	for _, img := range imgs {
-		if _, err := r.b.lowers(ctx, img); err != nil {
+		if err := r.b.blobsLocal(img); err != nil {
 			return err
 		}
 		if err := export.EnsureBlobs(ctx, r.b.st, img.Layers, comp); err != nil {
