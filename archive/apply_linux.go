@@ -89,6 +89,9 @@ func (a *applier) entry(hdr *tar.Header, tr io.Reader) error {
 		}
 		return fmt.Errorf("%w: entry replaces the destination directory", ErrBreakout)
 	}
+	if err := checkOwner(hdr); err != nil {
+		return err
+	}
 	dirRel, base := path.Split(rel)
 	dirRel = path.Clean(dirRel)
 	if strings.HasPrefix(base, whiteoutPrefix) {
@@ -159,4 +162,17 @@ func accessTime(hdr *tar.Header) time.Time {
 		return hdr.ModTime
 	}
 	return hdr.AccessTime
+}
+
+// maxID is the largest uid or gid a file can have: uid_t is 32 bits and
+// (uid_t)-1 means "unchanged" to chown.
+const maxID = 1<<32 - 2
+
+// checkOwner refuses owners the kernel cannot store. chown takes 32-bit
+// ids, so a tar uid of 2^40 would silently become 0 (root).
+func checkOwner(hdr *tar.Header) error {
+	if hdr.Uid < 0 || hdr.Uid > maxID || hdr.Gid < 0 || hdr.Gid > maxID {
+		return fmt.Errorf("%w: uid %d, gid %d", ErrInvalidOwner, hdr.Uid, hdr.Gid)
+	}
+	return nil
 }

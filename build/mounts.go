@@ -13,9 +13,9 @@ import (
 	securejoin "github.com/cyphar/filepath-securejoin"
 	"github.com/kiln-build/kiln/copier"
 	"github.com/kiln-build/kiln/snapshot"
+	"github.com/kiln-build/kiln/store"
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
-	"golang.org/x/sys/unix"
 )
 
 // runMount is one RUN --mount, resolved.
@@ -119,6 +119,7 @@ func (s *stage) prepareMounts(ctx context.Context, rms []runMount) ([]specs.Moun
 			undo[i]()
 		}
 	}
+	held := map[string]bool{} // cache ids locked by this RUN
 	for _, rm := range rms {
 		var sm *specs.Mount
 		var err error
@@ -127,7 +128,7 @@ func (s *stage) prepareMounts(ctx context.Context, rms []runMount) ([]specs.Moun
 		case instructions.MountTypeBind:
 			sm, fn, err = s.bindMount(ctx, rm)
 		case instructions.MountTypeCache:
-			sm, fn, err = s.cacheMount(ctx, rm)
+			sm, fn, err = s.cacheMount(ctx, rm, held)
 		case instructions.MountTypeTmpfs:
 			opts := []string{"nosuid", "nodev"}
 			if rm.m.SizeLimit > 0 {
@@ -220,34 +221,40 @@ func (s *stage) lowersOf(ctx context.Context, from string) ([]string, error) {
 
 // cacheMount mounts a persistent cache dir kept in the store under
 // mounts/cache, created on first use with the mount's mode and owner (and
-// seeded from from=/source= if given). sharing=locked and private take a
-// lock for the whole RUN; shared mounts are used concurrently.
-func (s *stage) cacheMount(ctx context.Context, rm runMount) (*specs.Mount, func(), error) {
+// seeded from from=/source= if given). sharing=locked and private hold the
+// id's lock for the whole RUN; shared mounts only take it to create the
+// dir. held lists the ids this RUN already locked: a RUN mounting one id
+// twice takes its lock once (flock locks are per open file, so a second
+// lock would wait for the first forever).
+func (s *stage) cacheMount(ctx context.Context, rm runMount, held map[string]bool) (*specs.Mount, func(), error) {
 	m := rm.m
-	sum := sha256.Sum256([]byte(cacheID(rm)))
+	id := cacheID(rm)
+	sum := sha256.Sum256([]byte(id))
 	base := filepath.Join(s.b.st.Root(), "mounts", "cache")
 	dir := filepath.Join(base, hex.EncodeToString(sum[:16]))
+	mount := &specs.Mount{Destination: rm.target, Type: "bind", Source: dir, Options: bindOpts(m.ReadOnly)}
+	if held[id] {
+		return mount, nil, nil
+	}
 	if err := os.MkdirAll(base, 0o700); err != nil {
 		return nil, nil, err
 	}
-	lock, err := os.OpenFile(dir+".lock", os.O_CREATE|os.O_RDWR, 0o600)
+	lock, err := store.LockFile(ctx, dir+".lock")
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := unix.Flock(int(lock.Fd()), unix.LOCK_EX); err != nil {
-		lock.Close()
-		return nil, nil, err
-	}
-	undo := func() { lock.Close() }
 	if _, err := os.Stat(dir); os.IsNotExist(err) {
 		if err := s.newCacheDir(ctx, rm, dir); err != nil {
-			return nil, undo, err
+			lock.Unlock()
+			return nil, nil, err
 		}
 	}
 	if m.CacheSharing != instructions.MountSharingLocked && m.CacheSharing != instructions.MountSharingPrivate {
-		unix.Flock(int(lock.Fd()), unix.LOCK_UN) // shared: the lock only guarded creation
+		lock.Unlock() // shared: the lock only guarded creation
+		return mount, nil, nil
 	}
-	return &specs.Mount{Destination: rm.target, Type: "bind", Source: dir, Options: bindOpts(m.ReadOnly)}, undo, nil
+	held[id] = true
+	return mount, lock.Unlock, nil
 }
 
 func (s *stage) newCacheDir(ctx context.Context, rm runMount, dir string) error {

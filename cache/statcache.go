@@ -10,7 +10,6 @@ import (
 	"os"
 	"strings"
 	"sync"
-	"syscall"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -70,11 +69,10 @@ func NewStatCache(ix *Index, dir string) (*StatCache, error) {
 
 // Digest returns the sha256 of the regular file abs whose Lstat is fi.
 func (sc *StatCache) Digest(abs string, fi os.FileInfo) (string, error) {
-	st, ok := fi.Sys().(*syscall.Stat_t)
+	want, ok := statKey(fi)
 	if !ok {
 		return hashPath(abs)
 	}
-	want := statEntry{Size: fi.Size(), Mtime: st.Mtim.Nano(), Ctime: st.Ctim.Nano(), Inode: st.Ino}
 	sc.mu.Lock()
 	e, ok := sc.loaded[abs]
 	sc.files++

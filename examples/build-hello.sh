@@ -6,7 +6,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(dirname "$here")
 export PATH=/usr/local/go/bin:$PATH
-out=${OUT:-$top/out}
+out=${OUT:-$top/_out}
 root=${KILN_ROOT:-$out/store}
 mkdir -p "$out"
 ( cd "$top" && go build -o "$out/kiln" ./cmd/kiln )

@@ -1,10 +1,18 @@
 package integration
 
 import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/kiln-build/kiln/internal/cli"
+	"github.com/kiln-build/kiln/store"
 )
 
 // TestRunMounts: bind (context, stage, writable), cache (kept across
@@ -67,5 +75,68 @@ RUN --mount=type=secret,id=token,env=TOKEN echo "${#TOKEN}" > /secret-env-len.tx
 	missing := project(t, map[string]string{"Dockerfile": "FROM busybox\nRUN --mount=type=secret,id=nope,required cat /run/secrets/nope\n"})
 	if r := kiln(t, "build", missing); r.code != 1 || !strings.Contains(r.stderr, "Dockerfile:2:") || !strings.Contains(r.stderr, "nope") {
 		t.Errorf("missing required secret: exit %d\n%s", r.code, r.stderr)
+	}
+}
+
+// TestCacheMountLocks: a RUN that mounts one locked cache id twice runs
+// (it takes the id's lock once), and a build waiting for a cache lock that
+// another process holds stops at once when interrupted.
+func TestCacheMountLocks(t *testing.T) {
+	needSetup(t)
+	root := t.TempDir()
+	if r := kilnIn(t, root, nil, "import", "-c", `CMD ["sh"]`, bbRootfs(t), "busybox:latest"); r.code != 0 {
+		t.Fatal(r.stderr)
+	}
+	twice := project(t, map[string]string{"Dockerfile": "FROM busybox\n" +
+		"RUN --mount=type=cache,id=c1,target=/a,sharing=locked --mount=type=cache,id=c1,target=/b,sharing=locked " +
+		"echo x > /a/f && cat /b/f > /seen\n"})
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	var out, errb bytes.Buffer
+	if code := cli.Execute(ctx, []string{"--root", root, "build", "-t", "twice:1", twice}, nil, &out, &errb); code != 0 {
+		t.Fatalf("one id mounted twice: exit %d (deadlock?)\n%s", code, errb.String())
+	}
+
+	// another holder of c2's lock: the build must wait, and stop on interrupt
+	sum := sha256.Sum256([]byte("c2"))
+	lockPath := filepath.Join(root, "mounts", "cache", hex.EncodeToString(sum[:16])+".lock")
+	os.MkdirAll(filepath.Dir(lockPath), 0o700)
+	held, err := store.LockFile(context.Background(), lockPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Unlock()
+	waits := project(t, map[string]string{"Dockerfile": "FROM busybox\nRUN --mount=type=cache,id=c2,target=/c,sharing=locked echo did-$((40+2))\n"})
+	ctx2, cancel2 := context.WithCancel(context.Background())
+	defer cancel2()
+	stderr := &syncBuffer{}
+	done := make(chan int)
+	go func() {
+		done <- cli.Execute(ctx2, []string{"--root", root, "build", waits}, nil, &bytes.Buffer{}, stderr)
+	}()
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(stderr.String(), "RUN --mount") {
+		if time.Now().After(deadline) {
+			t.Fatalf("RUN never started:\n%s", stderr.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(300 * time.Millisecond)
+	select {
+	case code := <-done:
+		t.Fatalf("build did not wait for the held lock (exit %d):\n%s", code, stderr.String())
+	default:
+	}
+	cancel2()
+	select {
+	case code := <-done:
+		if code != 130 {
+			t.Errorf("interrupted lock wait: exit %d, want 130\n%s", code, stderr.String())
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("build waiting for a cache lock ignored the interrupt")
+	}
+	if strings.Contains(stderr.String(), "did-42") {
+		t.Error("the RUN ran while another process held its cache lock")
 	}
 }

@@ -2,11 +2,13 @@ package integration
 
 import (
 	"archive/tar"
+	"bytes"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -187,5 +189,45 @@ func tarNames(t *testing.T, file string) []string {
 			t.Fatal(err)
 		}
 		names = append(names, strings.TrimSuffix(h.Name, "/"))
+	}
+}
+
+// TestOutputDestinations: archives written to a device go through it (the
+// device stays), written files get 0644 under umask 022, a directory is
+// refused, and `kiln load` never follows a symlink inside an OCI archive.
+func TestOutputDestinations(t *testing.T) {
+	needSetup(t)
+	dir := t.TempDir()
+	null := filepath.Join(dir, "null")
+	if err := syscall.Mknod(null, syscall.S_IFCHR|0o666, 1<<8|3); err != nil {
+		t.Fatal(err)
+	}
+	mustKiln(t, "save", "-o", null, "busybox")
+	if fi, _ := os.Lstat(null); fi.Mode()&os.ModeCharDevice == 0 {
+		t.Errorf("kiln save replaced a device with a %v", fi.Mode())
+	}
+	old := syscall.Umask(0o022)
+	saved := filepath.Join(dir, "bb.tar")
+	mustKiln(t, "save", "-o", saved, "busybox")
+	syscall.Umask(old)
+	if fi, _ := os.Stat(saved); fi.Mode().Perm() != 0o644 {
+		t.Errorf("saved archive mode %v, want 0644", fi.Mode().Perm())
+	}
+	if r := kiln(t, "save", "-o", dir, "busybox"); r.code != 1 || !strings.Contains(r.stderr, "is a directory") {
+		t.Errorf("save to a directory: exit %d: %s", r.code, r.stderr)
+	}
+
+	secret := filepath.Join(dir, "host-secret")
+	os.WriteFile(secret, []byte(`{"schemaVersion":2,"manifests":[]}`), 0o600)
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	tw.WriteHeader(&tar.Header{Name: "oci-layout", Typeflag: tar.TypeReg, Mode: 0o644, Size: 30})
+	tw.Write([]byte(`{"imageLayoutVersion":"1.0.0"}`))
+	tw.WriteHeader(&tar.Header{Name: "index.json", Typeflag: tar.TypeSymlink, Linkname: secret})
+	tw.Close()
+	evil := filepath.Join(dir, "evil.tar")
+	os.WriteFile(evil, buf.Bytes(), 0o644)
+	if r := kiln(t, "load", "-i", evil); r.code != 1 || !strings.Contains(r.stderr, "index.json is not a regular file") {
+		t.Errorf("load of an archive with a symlinked index.json: exit %d: %s", r.code, r.stderr)
 	}
 }

@@ -3,8 +3,6 @@ package cli
 import (
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/kiln-build/kiln/archive"
@@ -110,7 +108,7 @@ func writeOutput(cmd *cobra.Command, g *globals, st *store.Store, res *build.Res
 		step.Done(err)
 		return err
 	}
-	return writeArchive(g, o.Dest, func(w io.Writer) error {
+	return writeArchive(g, "--output dest=", o.Dest, func(w io.Writer) error {
 		switch o.Type {
 		case "oci":
 			return export.OCIArchive(st, desc, names, w)
@@ -126,25 +124,12 @@ func writeOutput(cmd *cobra.Command, g *globals, st *store.Store, res *build.Res
 	})
 }
 
-// writeArchive writes to dest ("-" = stdout) through a temp file, so a
-// failure never leaves a half-written archive under the final name.
-func writeArchive(g *globals, dest string, fn func(io.Writer) error) error {
-	if dest == "-" {
-		return fn(g.stdout)
+// writeArchive writes an archive output to dest (see export.ToFile).
+func writeArchive(g *globals, flag, dest string, fn func(io.Writer) error) error {
+	if err := export.ToFile(dest, g.stdout, fn); err != nil {
+		return fmt.Errorf("%s%s: %w", flag, dest, err)
 	}
-	f, err := os.CreateTemp(filepath.Dir(dest), "."+filepath.Base(dest)+".tmp-")
-	if err != nil {
-		return fmt.Errorf("--output dest=%s: %w", dest, err)
-	}
-	defer os.Remove(f.Name())
-	if err := fn(f); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), dest)
+	return nil
 }
 
 // configDigest is the image ID docker shows: the config's digest.

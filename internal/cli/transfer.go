@@ -5,7 +5,9 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
+	"path/filepath"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
@@ -36,7 +38,7 @@ func newSaveCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("save: %w", err)
 			}
-			return writeArchive(g, out, func(w io.Writer) error {
+			return writeArchive(g, "save -o ", out, func(w io.Writer) error {
 				if format == "oci" {
 					return export.OCIArchive(st, desc, []string{n}, w)
 				}
@@ -182,6 +184,9 @@ func loadOCI(ctx context.Context, st *store.Store, path string) ([]string, error
 	if _, err := archive.Apply(ctx, dir, f, archive.WithNoSameOwner()); err != nil {
 		return nil, err
 	}
+	if err := plainFilesOnly(dir); err != nil {
+		return nil, err
+	}
 	lp, err := layout.FromPath(dir)
 	if err != nil {
 		return nil, err
@@ -221,4 +226,20 @@ func loadOCI(ctx context.Context, st *store.Store, path string) ([]string, error
 		names = append(names, full)
 	}
 	return names, nil
+}
+
+// plainFilesOnly refuses an unpacked OCI archive holding anything but
+// regular files and directories: a symlink named index.json or
+// blobs/sha256/… would make the layout reader open a file of the host.
+func plainFilesOnly(dir string) error {
+	return filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !d.IsDir() && !d.Type().IsRegular() {
+			rel, _ := filepath.Rel(dir, p)
+			return fmt.Errorf("OCI archive member %s is not a regular file (%v)", rel, d.Type())
+		}
+		return nil
+	})
 }
