@@ -7,7 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/kiln-build/kiln/build"
+	"github.com/kiln-build/kiln/solver"
 	"github.com/kiln-build/kiln/cache"
 	"github.com/kiln-build/kiln/dockerfile"
 	"github.com/kiln-build/kiln/export"
@@ -121,7 +121,7 @@ func runBuild(cmd *cobra.Command, g *globals, f *buildFlags, contextDir string) 
 	if f.quiet {
 		out = nil
 	}
-	opts := build.Options{ContextDir: contextDir, File: df, DockerfilePath: dfPath, BuildArgs: buildArgs,
+	opts := solver.Options{ContextDir: contextDir, File: df, DockerfilePath: dfPath, BuildArgs: buildArgs,
 		Target: f.target, Labels: labels, Jobs: f.jobs, Progress: progress.New(out),
 		NoCache: f.noCache, NoCacheFilter: lower(f.noCacheFor), Secrets: secrets, Pull: f.pull}
 	if f.runtimeName != "" {
@@ -142,7 +142,7 @@ func runBuild(cmd *cobra.Command, g *globals, f *buildFlags, contextDir string) 
 		}
 		opts.CacheFrom = append(opts.CacheFrom, r)
 	}
-	res, err := build.Build(ctx, st, opts)
+	res, err := solver.Build(ctx, st, opts)
 	if err != nil {
 		return err
 	}

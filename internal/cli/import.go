@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/kiln-build/kiln/archive"
-	"github.com/kiln-build/kiln/build"
+	"github.com/kiln-build/kiln/solver"
 	"github.com/kiln-build/kiln/export"
 	"github.com/kiln-build/kiln/image"
 	"github.com/kiln-build/kiln/source"
@@ -46,7 +46,7 @@ func newImportCmd(g *globals) *cobra.Command {
 			img.Config.Config.WorkingDir = ""
 			now := time.Now().UTC()
 			img.Config.History = []ocispec.History{{Created: &now, CreatedBy: "kiln import " + filepath.Base(src), Comment: "Imported from " + src}}
-			if err := build.Configure(img, changes); err != nil {
+			if err := solver.Configure(img, changes); err != nil {
 				return err
 			}
 			img.Layers = []image.Layer{{Dir: dir}}

@@ -6,7 +6,7 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/kiln-build/kiln/archive"
-	"github.com/kiln-build/kiln/build"
+	"github.com/kiln-build/kiln/solver"
 	"github.com/kiln-build/kiln/export"
 	"github.com/kiln-build/kiln/progress"
 	"github.com/kiln-build/kiln/source"
@@ -16,7 +16,7 @@ import (
 
 // writeOutputs exports the build result. Blobs are written first and names
 // are set last, so a failure leaves nothing tagged.
-func writeOutputs(cmd *cobra.Command, g *globals, st *store.Store, res *build.Result, outs []export.Output,
+func writeOutputs(cmd *cobra.Command, g *globals, st *store.Store, res *solver.Result, outs []export.Output,
 	tags []string, comp export.Compression, prog *progress.Printer, quiet bool) error {
 	ctx := cmd.Context()
 	var desc v1.Descriptor
@@ -74,7 +74,7 @@ func writeOutputs(cmd *cobra.Command, g *globals, st *store.Store, res *build.Re
 // rewriteOptions clamps layer mtimes to SOURCE_DATE_EPOCH when an output
 // asks for rewrite-timestamp=true (without an epoch it changes nothing, as
 // in buildx).
-func rewriteOptions(res *build.Result, outs []export.Output) []archive.WriteOption {
+func rewriteOptions(res *solver.Result, outs []export.Output) []archive.WriteOption {
 	epoch, ok := res.Epoch()
 	for _, o := range outs {
 		if o.RewriteTimestamp && ok {
@@ -84,7 +84,7 @@ func rewriteOptions(res *build.Result, outs []export.Output) []archive.WriteOpti
 	return nil
 }
 
-func writeOutput(cmd *cobra.Command, g *globals, st *store.Store, res *build.Result, o export.Output,
+func writeOutput(cmd *cobra.Command, g *globals, st *store.Store, res *solver.Result, o export.Output,
 	desc v1.Descriptor, names []string, prog *progress.Printer) error {
 	ctx := cmd.Context()
 	switch o.Type {

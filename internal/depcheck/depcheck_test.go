@@ -24,9 +24,9 @@ var allowed = map[string][]string{
 	"plan":         {"dockerfile"},
 	"source":       {"archive", "image", "plan", "progress", "store"},
 	"export":       {"archive", "image", "snapshot", "store"},
-	"build": {"archive", "buildcontext", "cache", "copier", "dockerfile", "export", "image", "plan", "progress", "runtime",
+	"solver": {"archive", "buildcontext", "cache", "copier", "dockerfile", "export", "image", "plan", "progress", "runtime",
 		"snapshot", "source", "store"},
-	"internal/cli": {"archive", "build", "cache", "dockerfile", "export", "image", "plan", "progress", "runtime", "source", "store"},
+	"internal/cli": {"archive", "solver", "cache", "dockerfile", "export", "image", "plan", "progress", "runtime", "source", "store"},
 	"cmd/kiln":     {"internal/cli", "runtime"},
 }
 
