@@ -17,6 +17,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/partial"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/kiln-build/kiln/store"
 )
 
 // ConfigMediaType marks a kiln cache artifact: an OCI manifest whose config
@@ -160,19 +161,11 @@ func Pull(ctx context.Context, sp Spec) (*Remote, error) {
 }
 
 func localCache(dir string) (v1.Image, error) {
-	lp, err := layout.FromPath(dir)
+	idx, manifests, err := store.ReadLayout(dir)
 	if err != nil {
 		return nil, err
 	}
-	idx, err := lp.ImageIndex()
-	if err != nil {
-		return nil, err
-	}
-	m, err := idx.IndexManifest()
-	if err != nil {
-		return nil, err
-	}
-	for _, d := range m.Manifests {
+	for _, d := range manifests {
 		if matchCache(d) {
 			return idx.Image(d.Digest)
 		}

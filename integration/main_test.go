@@ -162,7 +162,7 @@ func storedImage(t *testing.T, ref string) v1.Image {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	n, _ := source.Normalize(ref)
+	n, _ := store.Normalize(ref)
 	desc, err := st.Lookup(n)
 	if err != nil {
 		t.Fatalf("image %s: %v", ref, err)

@@ -17,7 +17,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/kiln-build/kiln/source"
 	"github.com/kiln-build/kiln/store"
 )
 
@@ -54,7 +53,7 @@ func registryRoundTrip(t *testing.T, host string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	full, _ := source.Normalize(ref)
+	full, _ := store.Normalize(ref)
 	desc, err := st.Lookup(full)
 	st.Close()
 	if err != nil {

@@ -2,6 +2,8 @@ package plan
 
 import (
 	"sort"
+	"strconv"
+	"time"
 
 	"github.com/moby/buildkit/frontend/dockerfile/shell"
 )
@@ -63,3 +65,33 @@ func AutoArgs() map[string]string {
 // ProxyArgs are the predefined ARGs that need no declaration (docker's list).
 var ProxyArgs = []string{"HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy",
 	"FTP_PROXY", "ftp_proxy", "NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy"}
+
+// ProxyEnv is the proxy build args given to this build, as KEY=VALUE: RUN
+// steps see them without an ARG declaration (and they stay out of history
+// and cache keys, as in BuildKit).
+func (p *Plan) ProxyEnv() []string {
+	var out []string
+	for _, k := range ProxyArgs {
+		if v, ok := p.BuildArgs[k]; ok {
+			out = append(out, k+"="+v)
+		}
+	}
+	return out
+}
+
+// Epoch is SOURCE_DATE_EPOCH when the build args set it to a number of
+// seconds: every history entry the build adds takes that time.
+func (p *Plan) Epoch() (time.Time, bool) {
+	if v, ok := p.BuildArgs["SOURCE_DATE_EPOCH"]; ok {
+		if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+			return time.Unix(n, 0).UTC(), true
+		}
+	}
+	return time.Time{}, false
+}
+
+// BuildArg is the --build-arg value of key, if one was given.
+func (p *Plan) BuildArg(key string) (string, bool) {
+	v, ok := p.BuildArgs[key]
+	return v, ok
+}

@@ -2,12 +2,18 @@
 
 package snapshot
 
-import "errors"
+import (
+	"context"
+	"errors"
+	"io"
+)
 
-var errNoOverlay = errors.New("snapshot: overlay mounts need Linux")
+var errLinuxOnly = errors.New("snapshot: snapshots need Linux")
 
-func mountOverlay(string, []string, string, string) error { return errNoOverlay }
+func canMountOverlay() bool { return false }
 
-func unmount(string) error { return errNoOverlay }
+func newOverlay(*committed) (Snapshotter, error) { return nil, errLinuxOnly }
 
-func normalize(string, []string) error { return errNoOverlay }
+func newNative(*committed) (Snapshotter, error) { return nil, errLinuxOnly }
+
+func applyOverlay(context.Context, string, io.Reader) error { return errLinuxOnly }

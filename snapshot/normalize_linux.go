@@ -31,6 +31,20 @@ func normalize(upper string, lowers []string) error {
 // an unchanged copy-up that can go.
 func normalizeDir(upper, rel string, lowers []string) (bool, error) {
 	abs := filepath.Join(upper, rel)
+	// the dir as the step left it: removing dropped copy-ups below changes
+	// its times, which are put back
+	self, err := os.Lstat(abs)
+	if err != nil {
+		return false, err
+	}
+	removed := false
+	defer func() {
+		if removed {
+			st := self.Sys().(*syscall.Stat_t)
+			ts := []unix.Timespec{{Sec: st.Atim.Sec, Nsec: st.Atim.Nsec}, {Sec: st.Mtim.Sec, Nsec: st.Mtim.Nsec}}
+			_ = unix.UtimesNanoAt(unix.AT_FDCWD, abs, ts, unix.AT_SYMLINK_NOFOLLOW)
+		}
+	}()
 	lowerFI, lowerLayers := lookupLower(lowers, rel)
 	opaque := isOpaque(abs)
 	if opaque {
@@ -41,6 +55,7 @@ func normalizeDir(upper, rel string, lowers []string) (bool, error) {
 			if err := whiteoutHidden(abs, rel, lowerLayers); err != nil {
 				return false, err
 			}
+			removed = true // whiteouts were added: times are put back all the same
 		}
 	}
 	ents, err := os.ReadDir(abs)
@@ -54,7 +69,9 @@ func normalizeDir(upper, rel string, lowers []string) (bool, error) {
 			if err != nil {
 				return false, err
 			}
-			if !drop {
+			if drop {
+				removed = true
+			} else {
 				left++
 			}
 			continue
@@ -68,6 +85,7 @@ func normalizeDir(upper, rel string, lowers []string) (bool, error) {
 			if err := os.Remove(filepath.Join(upper, child)); err != nil {
 				return false, err
 			}
+			removed = true
 			continue
 		}
 		left++
@@ -75,11 +93,7 @@ func normalizeDir(upper, rel string, lowers []string) (bool, error) {
 	if rel == "" || opaque || left > 0 || lowerFI == nil || !lowerFI.IsDir() {
 		return false, nil
 	}
-	fi, err := os.Lstat(abs)
-	if err != nil {
-		return false, err
-	}
-	return sameDir(fi, lowerFI), nil
+	return sameDir(self, lowerFI), nil
 }
 
 // unchangedCopyUp drops a file or symlink that overlay copied up without a

@@ -124,7 +124,7 @@ func (s *stage) addURL(ctx context.Context, u, root, dest string, many bool, che
 	if pu, err := url.Parse(u); err == nil && path.Base(pu.Path) != "/" && path.Base(pu.Path) != "." {
 		name = path.Base(pu.Path)
 	}
-	dir, err := os.MkdirTemp(s.b.tmp, "add-")
+	dir, err := os.MkdirTemp(s.tmp, "add-")
 	if err != nil {
 		return err
 	}

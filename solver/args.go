@@ -15,18 +15,18 @@ func (s *stage) runArg(c *instructions.ArgCommand) error {
 	for _, kv := range c.Args {
 		arg := kv
 		if arg.Value == nil {
-			if v, ok := s.b.plan.Global[arg.Key]; ok {
+			if v, ok := s.plan.Global[arg.Key]; ok {
 				v := v
 				arg.Value = &v
 			}
 		}
-		if v, ok := s.b.opts.BuildArgs[arg.Key]; ok {
+		if v, ok := s.plan.BuildArg(arg.Key); ok {
 			v := v
 			arg.Value = &v
 		} else if kv.Value != nil {
 			v, err := s.expandWord(*kv.Value)
 			if err != nil {
-				return s.b.errorf(c.Location(), "ARG %s: %v", arg.Key, err)
+				return s.errorf(c.Location(), "ARG %s: %w", arg.Key, err)
 			}
 			arg.Value = &v
 		}

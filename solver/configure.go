@@ -23,8 +23,7 @@ func Configure(img *image.Image, changes []string) error {
 	if err != nil {
 		return err
 	}
-	b := &builder{opts: Options{File: f}}
-	s := &stage{b: b, img: img, env: append([]string(nil), img.Config.Config.Env...), lex: shell.NewLex(f.EscapeToken)}
+	s := &stage{img: img, file: f.Name, env: append([]string(nil), img.Config.Config.Env...), lex: shell.NewLex(f.EscapeToken)}
 	hist := len(img.Config.History)
 	for _, c := range f.Stages[0].Commands {
 		if ex, ok := c.(instructions.SupportsSingleWordExpansion); ok {

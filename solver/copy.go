@@ -2,6 +2,7 @@ package solver
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path"
@@ -10,7 +11,6 @@ import (
 
 	"github.com/kiln-build/kiln/cache"
 	"github.com/kiln-build/kiln/copier"
-	"github.com/kiln-build/kiln/snapshot"
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 )
 
@@ -39,12 +39,12 @@ func (s *stage) runCopy(ctx context.Context, c *instructions.CopyCommand) error 
 
 func (s *stage) runAdd(ctx context.Context, c *instructions.AddCommand) error {
 	if c.KeepGitDir != nil {
-		return s.b.errorf(c.Location(), "ADD --keep-git-dir is not supported yet (ADD of git repositories is not)")
+		return s.errorf(c.Location(), "ADD --keep-git-dir is not supported yet (ADD of git repositories is not)")
 	}
 	if c.Checksum != "" {
 		for _, src := range c.SourcePaths {
 			if !isURL(src) {
-				return s.b.errorf(c.Location(), "ADD --checksum is only supported for HTTP(S) sources, not %s", src)
+				return s.errorf(c.Location(), "ADD --checksum is only supported for HTTP(S) sources, not %s", src)
 			}
 		}
 	}
@@ -58,22 +58,22 @@ func (s *stage) copy(ctx context.Context, j copyJob) error {
 	if j.chmod != "" {
 		m, err := copier.ParseChmod(j.chmod)
 		if err != nil {
-			return s.b.errorf(j.loc, "%s --chmod: %v", j.name, err)
+			return s.errorf(j.loc, "%s --chmod: %w", j.name, err)
 		}
 		opts.Chmod = m
 	}
 	dest := s.destPath(j.dest)
 	key, err := s.copyKey(ctx, j, dest)
 	if err != nil {
-		return s.b.errorf(j.loc, "%s failed: %v", j.name, err)
+		return s.errorf(j.loc, "%s failed: %w", j.name, err)
 	}
-	s.cached, err = s.layerStep(ctx, key, func(root string) error {
+	err = s.layerStep(ctx, key, func(root string) error {
 		src, release, err := s.copySource(ctx, j)
 		if err != nil {
 			return err
 		}
 		defer release()
-		done, err := s.b.acquire(ctx)
+		done, err := s.sched.acquire(ctx)
 		if err != nil {
 			return err
 		}
@@ -88,11 +88,11 @@ func (s *stage) copy(ctx context.Context, j copyJob) error {
 		return s.copyInto(ctx, j, src, root, dest, opts)
 	})
 	if err != nil {
-		return s.b.errorf(j.loc, "%s failed: %v", j.name, err)
+		return s.errorf(j.loc, "%s failed: %w", j.name, err)
 	}
 	if j.from != "" {
 		origin := j.from
-		if dep := s.b.plan.StageByRef(j.from); dep != nil {
+		if dep := s.plan.StageByRef(j.from); dep != nil {
 			origin = dep.Ref()
 		}
 		s.img.Layers[len(s.img.Layers)-1].Origin = origin
@@ -119,7 +119,7 @@ func (s *stage) copyInto(ctx context.Context, j copyJob, src copier.Source, root
 	if len(j.contents) == 0 {
 		return nil
 	}
-	dir, err := os.MkdirTemp(s.b.tmp, "heredoc-")
+	dir, err := os.MkdirTemp(s.tmp, "heredoc-")
 	if err != nil {
 		return err
 	}
@@ -142,29 +142,28 @@ func (s *stage) copyInto(ctx context.Context, j copyJob, src copier.Source, root
 func (s *stage) copySource(ctx context.Context, j copyJob) (copier.Source, func(), error) {
 	noop := func() {}
 	if j.from == "" {
-		if s.b.bctx == nil {
+		if s.files == nil {
 			if len(j.srcs) == 0 {
-				return copier.Source{Root: s.b.tmp}, noop, nil
+				return copier.Source{Root: s.tmp}, noop, nil
 			}
-			return copier.Source{}, noop, s.b.errorf(j.loc, "%s: no build context (the Dockerfile came from stdin with no context dir)", j.name)
+			return copier.Source{}, noop, errNoContext
 		}
-		return s.b.contextSource(), noop, nil
+		return s.files.source(), noop, nil
 	}
 	lowers, err := s.lowersOf(ctx, j.from)
 	if err != nil {
-		return copier.Source{}, noop, s.b.errorf(j.loc, "%s --from=%s: %v", j.name, j.from, err)
+		return copier.Source{}, noop, fmt.Errorf("--from=%s: %w", j.from, err)
 	}
-	v, err := snapshot.View(ctx, s.b.tmp, lowers)
+	v, err := s.layers.snaps.View(ctx, lowers)
 	if err != nil {
 		return copier.Source{}, noop, err
 	}
 	return copier.Source{Root: v.Root(), KeepOwner: true}, func() { v.Release() }, nil
 }
 
-// contextSource is the build context as COPY reads it.
-func (b *builder) contextSource() copier.Source {
-	return copier.Source{Root: b.bctx.Dir(), Filter: b.bctx.Excluded, FilterExceptions: b.bctx.HasExceptions()}
-}
+// errNoContext is the error of a step that reads the build context when
+// there is none.
+var errNoContext = errors.New("no build context (the Dockerfile came from stdin with no context dir)")
 
 // copyKey is the cache key of a COPY or ADD: its expanded arguments and
 // the identity of exactly what it reads — a content checksum of the
@@ -190,46 +189,31 @@ func (s *stage) copyKey(ctx context.Context, j copyJob, dest string) (string, er
 			}
 		}
 	}
-	switch dep := s.b.plan.StageByRef(j.from); {
+	switch dep := s.plan.StageByRef(j.from); {
 	case j.from == "" && len(local) > 0:
-		if s.b.bctx == nil {
-			return "", fmt.Errorf("no build context (the Dockerfile came from stdin with no context dir)")
+		if s.files == nil {
+			return "", errNoContext
 		}
-		sum, err := copier.Checksum(ctx, s.b.contextSource(), local, copier.Options{Excludes: j.excludes}, s.b.fileDigest)
+		sum, err := s.files.checksum(ctx, local, j.excludes)
 		if err != nil {
 			return "", err
 		}
 		k.Add("context", sum)
 	case j.from == "":
 	case dep != nil:
-		if _, err := s.b.waitStage(ctx, dep); err != nil {
+		r, err := s.sched.wait(ctx, dep)
+		if err != nil {
 			return "", err
 		}
-		k.Add("stage", s.b.results[dep].key)
+		k.Add("stage", r.key)
 	default:
-		img, err := s.b.res.Resolve(ctx, j.from)
+		img, err := s.images.Resolve(ctx, j.from)
 		if err != nil {
 			return "", fmt.Errorf("--from=%s: %w", j.from, err)
 		}
 		k.Add("image", img.ID.String())
 	}
 	return k.String(), nil
-}
-
-// fileDigest hashes a context file through the persistent stat cache.
-func (b *builder) fileDigest(abs string, fi os.FileInfo) (string, error) {
-	b.mu.Lock()
-	if b.stat == nil {
-		sc, err := cache.NewStatCache(b.cache, b.bctx.Dir())
-		if err != nil {
-			b.mu.Unlock()
-			return "", err
-		}
-		b.stat = sc
-	}
-	sc := b.stat
-	b.mu.Unlock()
-	return sc.Digest(abs, fi)
 }
 
 // destPath joins a relative COPY dest with WORKDIR, keeping a trailing "/"

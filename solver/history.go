@@ -1,11 +1,8 @@
 package solver
 
 import (
-	"strconv"
 	"time"
 
-	"github.com/kiln-build/kiln/dockerfile"
-	"github.com/moby/buildkit/frontend/dockerfile/parser"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
@@ -23,8 +20,8 @@ func (s *stage) history(msg string, withLayer, buildkitSuffix bool) {
 	// rebuild gives the same image); config-only entries get theirs at
 	// export, from their neighbours, as BuildKit's exporter does
 	var created *time.Time
-	if epoch, ok := s.b.epoch(); ok {
-		created = &epoch // every entry this build adds, as BuildKit clamps them
+	if s.epoch != nil {
+		created = s.epoch // every entry this build adds, as BuildKit clamps them
 	} else if withLayer && len(s.img.Layers) > 0 {
 		t := s.img.Layers[len(s.img.Layers)-1].Created
 		created = &t
@@ -35,19 +32,4 @@ func (s *stage) history(msg string, withLayer, buildkitSuffix bool) {
 		Comment:    historyComment,
 		EmptyLayer: !withLayer,
 	})
-}
-
-// epoch is SOURCE_DATE_EPOCH, when given as a build arg.
-func (b *builder) epoch() (time.Time, bool) {
-	if v, ok := b.opts.BuildArgs["SOURCE_DATE_EPOCH"]; ok {
-		if n, err := strconv.ParseInt(v, 10, 64); err == nil {
-			return time.Unix(n, 0).UTC(), true
-		}
-	}
-	return time.Time{}, false
-}
-
-func lineError(file string, loc any, format string, args ...any) error {
-	l, _ := loc.([]parser.Range)
-	return dockerfile.Errorf(file, l, format, args...)
 }

@@ -64,7 +64,7 @@ func (s *stage) runMetadata(c instructions.Command) error {
 		for _, v := range c.Volumes {
 			v = strings.TrimSpace(v)
 			if v == "" {
-				return s.b.errorf(c.Location(), "VOLUME specified can not be an empty string")
+				return s.errorf(c.Location(), "VOLUME specified can not be an empty string")
 			}
 			cfg.Volumes[v] = struct{}{}
 		}
@@ -85,7 +85,7 @@ func (s *stage) runMetadata(c instructions.Command) error {
 		s.img.Config.Author = c.Maintainer
 		s.history("MAINTAINER "+c.Maintainer, false, false)
 	default:
-		return s.b.errorf(c.Location(), "%s is not supported", strings.ToUpper(c.Name()))
+		return s.errorf(c.Location(), "%s is not supported", strings.ToUpper(c.Name()))
 	}
 	return nil
 }
@@ -115,12 +115,12 @@ func (s *stage) runExpose(c *instructions.ExposeCommand) error {
 	for _, p := range c.Ports {
 		words, err := s.lex.ProcessWords(p, shell.EnvsFromSlice(s.env))
 		if err != nil {
-			return s.b.errorf(c.Location(), "EXPOSE %s: %v", p, err)
+			return s.errorf(c.Location(), "EXPOSE %s: %w", p, err)
 		}
 		for _, w := range words {
 			ps, err := parsePortSpec(w)
 			if err != nil {
-				return s.b.errorf(c.Location(), "EXPOSE: %v", err)
+				return s.errorf(c.Location(), "EXPOSE: %w", err)
 			}
 			ports = append(ports, ps...)
 		}

@@ -90,19 +90,20 @@ func cacheID(rm runMount) string {
 // checksum of context files, a stage's key, or an image's digest.
 func (s *stage) sourceIdentity(ctx context.Context, from string, paths []string) (string, error) {
 	if from == "" {
-		if s.b.bctx == nil {
-			return "", fmt.Errorf("no build context")
+		if s.files == nil {
+			return "", errNoContext
 		}
-		sum, err := copier.Checksum(ctx, s.b.contextSource(), paths, copier.Options{}, s.b.fileDigest)
+		sum, err := s.files.checksum(ctx, paths, nil)
 		return "context:" + sum, err
 	}
-	if dep := s.b.plan.StageByRef(from); dep != nil {
-		if _, err := s.b.waitStage(ctx, dep); err != nil {
+	if dep := s.plan.StageByRef(from); dep != nil {
+		r, err := s.sched.wait(ctx, dep)
+		if err != nil {
 			return "", err
 		}
-		return "stage:" + s.b.results[dep].key + ":" + strings.Join(paths, ","), nil
+		return "stage:" + r.key + ":" + strings.Join(paths, ","), nil
 	}
-	img, err := s.b.res.Resolve(ctx, from)
+	img, err := s.images.Resolve(ctx, from)
 	if err != nil {
 		return "", fmt.Errorf("--from=%s: %w", from, err)
 	}
@@ -165,16 +166,16 @@ func bindOpts(ro bool) []string {
 func (s *stage) bindMount(ctx context.Context, rm runMount) (*specs.Mount, func(), error) {
 	m := rm.m
 	if m.From == "" {
-		if s.b.bctx == nil {
-			return nil, nil, fmt.Errorf("no build context")
+		if s.files == nil {
+			return nil, nil, errNoContext
 		}
-		dir, err := os.MkdirTemp(s.b.tmp, "bind-")
+		dir, err := os.MkdirTemp(s.tmp, "bind-")
 		if err != nil {
 			return nil, nil, err
 		}
 		undo := func() { os.RemoveAll(dir) }
 		src := bindSource(m)
-		if err := copier.Copy(ctx, s.b.contextSource(), []string{src}, dir, "/src", copier.Options{}); err != nil {
+		if err := copier.Copy(ctx, s.files.source(), []string{src}, dir, "/src", copier.Options{}); err != nil {
 			return nil, undo, err
 		}
 		return &specs.Mount{Destination: rm.target, Type: "bind", Source: filepath.Join(dir, "src"), Options: bindOpts(m.ReadOnly)}, undo, nil
@@ -183,11 +184,11 @@ func (s *stage) bindMount(ctx context.Context, rm runMount) (*specs.Mount, func(
 	if err != nil {
 		return nil, nil, err
 	}
-	var a *snapshot.Active
+	var a snapshot.Active
 	if m.ReadOnly {
-		a, err = snapshot.View(ctx, s.b.tmp, lowers)
+		a, err = s.layers.snaps.View(ctx, lowers)
 	} else {
-		a, err = snapshot.Prepare(ctx, s.b.tmp, lowers)
+		a, err = s.layers.snaps.Prepare(ctx, lowers)
 	}
 	if err != nil {
 		return nil, nil, err
@@ -205,14 +206,14 @@ func (s *stage) bindMount(ctx context.Context, rm runMount) (*specs.Mount, func(
 
 // lowersOf is the layer stack of a stage or an image named by --from.
 func (s *stage) lowersOf(ctx context.Context, from string) ([]string, error) {
-	if dep := s.b.plan.StageByRef(from); dep != nil {
-		img, err := s.b.waitStage(ctx, dep)
+	if dep := s.plan.StageByRef(from); dep != nil {
+		r, err := s.sched.wait(ctx, dep)
 		if err != nil {
 			return nil, err
 		}
-		return s.b.lowers(ctx, img)
+		return s.layers.lowers(ctx, r.img)
 	}
-	img, err := s.b.res.Resolve(ctx, from)
+	img, err := s.images.Resolve(ctx, from)
 	if err != nil {
 		return nil, err
 	}
@@ -230,7 +231,7 @@ func (s *stage) cacheMount(ctx context.Context, rm runMount, held map[string]boo
 	m := rm.m
 	id := cacheID(rm)
 	sum := sha256.Sum256([]byte(id))
-	base := filepath.Join(s.b.st.Root(), "mounts", "cache")
+	base := filepath.Join(s.st.Root(), "mounts", "cache")
 	dir := filepath.Join(base, hex.EncodeToString(sum[:16]))
 	mount := &specs.Mount{Destination: rm.target, Type: "bind", Source: dir, Options: bindOpts(m.ReadOnly)}
 	if held[id] {
@@ -273,7 +274,7 @@ func (s *stage) newCacheDir(ctx context.Context, rm runMount, dir string) error 
 		if err != nil {
 			return err
 		}
-		v, err := snapshot.View(ctx, s.b.tmp, lowers)
+		v, err := s.layers.snaps.View(ctx, lowers)
 		if err != nil {
 			return err
 		}

@@ -3,6 +3,8 @@ package solver
 import (
 	"strings"
 
+	"github.com/kiln-build/kiln/progress"
+
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
 )
@@ -30,17 +32,17 @@ func (s *stage) withTriggers(cmds []instructions.Command) ([]instructions.Comman
 	for _, t := range triggers {
 		res, err := parser.Parse(strings.NewReader(t))
 		if err != nil {
-			return nil, s.b.errorf(s.ps.Inst.Location, "ONBUILD trigger %q: %v", t, err)
+			return nil, s.errorf(s.ps.Inst.Location, "ONBUILD trigger %q: %w", t, err)
 		}
 		if len(res.AST.Children) != 1 {
-			return nil, s.b.errorf(s.ps.Inst.Location, "ONBUILD trigger %q: must be one instruction", t)
+			return nil, s.errorf(s.ps.Inst.Location, "ONBUILD trigger %q: must be one instruction", t)
 		}
 		c, err := instructions.ParseCommand(res.AST.Children[0])
 		if err != nil {
-			return nil, s.b.errorf(s.ps.Inst.Location, "ONBUILD trigger %q: %v", t, err)
+			return nil, s.errorf(s.ps.Inst.Location, "ONBUILD trigger %q: %w", t, err)
 		}
 		out = append(out, c)
 	}
-	s.b.prog.Printf("[%s] running %d ONBUILD trigger(s) from %s", s.ps.Ref(), len(out), s.ps.Base)
+	progress.Notef(s.sink, "[%s] running %d ONBUILD trigger(s) from %s", s.ps.Ref(), len(out), s.ps.Base)
 	return append(out, cmds...), nil
 }

@@ -2,8 +2,6 @@ package solver
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -12,7 +10,6 @@ import (
 
 	"github.com/kiln-build/kiln/cache"
 	"github.com/kiln-build/kiln/image"
-	"github.com/kiln-build/kiln/plan"
 	"github.com/kiln-build/kiln/progress"
 	"github.com/kiln-build/kiln/runtime"
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
@@ -24,7 +21,7 @@ import (
 func (s *stage) runRun(ctx context.Context, c *instructions.RunCommand, step *progress.Step) error {
 	rms, err := s.mountsOf(c)
 	if err != nil {
-		return s.b.errorf(c.Location(), "RUN %v", err)
+		return s.errorf(c.Location(), "RUN %w", err)
 	}
 	network := runtime.NetworkHost
 	switch instructions.GetNetwork(c) {
@@ -32,14 +29,14 @@ func (s *stage) runRun(ctx context.Context, c *instructions.RunCommand, step *pr
 		network = runtime.NetworkNone
 	case instructions.NetworkDefault, instructions.NetworkHost:
 	default:
-		return s.b.errorf(c.Location(), "RUN --network=%s is not supported", instructions.GetNetwork(c))
+		return s.errorf(c.Location(), "RUN --network=%s is not supported", instructions.GetNetwork(c))
 	}
 	if sec := instructions.GetSecurity(c); sec != "" && sec != instructions.SecuritySandbox {
-		return s.b.errorf(c.Location(), "RUN --security=%s is not supported", sec)
+		return s.errorf(c.Location(), "RUN --security=%s is not supported", sec)
 	}
 	args, mounts, err := s.runArgs(c)
 	if err != nil {
-		return s.b.errorf(c.Location(), "%v", err)
+		return s.errorf(c.Location(), "%w", err)
 	}
 	cfg := s.img.Config.Config
 	k := cache.NewKey(s.key, "RUN").AddList("args", args).AddList("env", s.env).Add("user", cfg.User).
@@ -47,20 +44,20 @@ func (s *stage) runRun(ctx context.Context, c *instructions.RunCommand, step *pr
 	for _, rm := range rms {
 		mk, err := s.mountKey(ctx, rm)
 		if err != nil {
-			return s.b.errorf(c.Location(), "RUN --mount: %v", err)
+			return s.errorf(c.Location(), "RUN --mount: %w", err)
 		}
 		k.Add("mount", mk)
 	}
 	key := k.String()
 	tail := &tailBuffer{max: 20}
-	out := step.Output(fmt.Sprintf("[%s %d/%d] ", s.ps.Ref(), s.n+1, s.of))
+	out := step.Output()
 	var code int
-	s.cached, err = s.layerStep(ctx, key, func(root string) error {
-		exec, err := s.b.executor()
+	err = s.layerStep(ctx, key, func(root string) error {
+		exec, err := s.runner.executor()
 		if err != nil {
 			return err
 		}
-		release, err := s.b.acquire(ctx)
+		release, err := s.sched.acquire(ctx)
 		if err != nil {
 			return err
 		}
@@ -89,7 +86,7 @@ func (s *stage) runRun(ctx context.Context, c *instructions.RunCommand, step *pr
 		}
 		w := teeWriter{out, tail}
 		code, err = exec.Run(ctx, "kiln-"+randomID(), spec, runtime.Stdio{Stdout: w, Stderr: w})
-		progress.Flush(out)
+		out.Flush()
 		if err != nil {
 			return err
 		}
@@ -131,7 +128,7 @@ func (s *stage) runError(c *instructions.RunCommand, args []string, err error, t
 	if t := tail.String(); t != "" {
 		msg += "\n--- last lines of output ---\n" + t
 	}
-	return s.b.errorf(c.Location(), "RUN %s: %s", strings.Join(c.CmdLine, " "), msg)
+	return s.errorf(c.Location(), "RUN %s: %s", strings.Join(c.CmdLine, " "), msg)
 }
 
 // runArgs is the argv of a RUN, as BuildKit builds it: shell form through
@@ -180,7 +177,7 @@ func (s *stage) runArgs(c *instructions.RunCommand) ([]string, []specs.Mount, er
 // heredocScript writes a #! heredoc to a file and mounts it read-only at
 // /dev/pipes/<name> (inside the container's /dev tmpfs: never in a layer).
 func (s *stage) heredocScript(name, data string) (specs.Mount, error) {
-	dir, err := os.MkdirTemp(s.b.tmp, "heredoc-")
+	dir, err := os.MkdirTemp(s.tmp, "heredoc-")
 	if err != nil {
 		return specs.Mount{}, err
 	}
@@ -196,10 +193,9 @@ func (s *stage) heredocScript(name, data string) (specs.Mount, error) {
 // proxy build args, and HOME from the user's passwd entry when unset.
 func (s *stage) runEnv(u execUser) []string {
 	env := append([]string(nil), s.env...)
-	for _, k := range plan.ProxyArgs {
-		if v, ok := s.b.opts.BuildArgs[k]; ok {
-			env = image.EnvSet(env, k, v)
-		}
+	for _, kv := range s.plan.ProxyEnv() {
+		k, v, _ := strings.Cut(kv, "=")
+		env = image.EnvSet(env, k, v)
 	}
 	if _, ok := image.EnvGet(env, "HOME"); !ok {
 		home := u.Home
@@ -209,28 +205,4 @@ func (s *stage) runEnv(u execUser) []string {
 		env = append(env, "HOME="+home)
 	}
 	return env
-}
-
-func (b *builder) executor() (runtime.Executor, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.exec != nil {
-		return b.exec, nil
-	}
-	dir := filepath.Join(b.tmp, "run")
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, err
-	}
-	e, err := runtime.NewLibcontainer(dir)
-	if err != nil {
-		return nil, err
-	}
-	b.exec = e
-	return e, nil
-}
-
-func randomID() string {
-	var b [6]byte
-	rand.Read(b[:])
-	return hex.EncodeToString(b[:])
 }

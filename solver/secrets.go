@@ -18,7 +18,7 @@ func (s *stage) secretMount(rm runMount, env []string) (*specs.Mount, []string, 
 	if id == "" {
 		id = filepath.Base(rm.target)
 	}
-	val, ok := s.b.opts.Secrets[id]
+	val, ok := s.opts.secrets[id]
 	if !ok {
 		if m.Required {
 			return nil, env, fmt.Errorf("secret %q is required but was not given (kiln build --secret id=%s,src=FILE)", id, id)
@@ -35,7 +35,7 @@ func (s *stage) secretMount(rm runMount, env []string) (*specs.Mount, []string, 
 			return nil, env, nil
 		}
 	}
-	dir, err := os.MkdirTemp(s.b.tmp, "secret-")
+	dir, err := os.MkdirTemp(s.tmp, "secret-")
 	if err != nil {
 		return nil, env, err
 	}

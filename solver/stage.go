@@ -7,19 +7,25 @@ import (
 	"time"
 
 	"github.com/kiln-build/kiln/cache"
+	"github.com/kiln-build/kiln/dockerfile"
 	"github.com/kiln-build/kiln/image"
 	"github.com/kiln-build/kiln/plan"
 	"github.com/kiln-build/kiln/progress"
 	"github.com/kiln-build/kiln/source"
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
+	"github.com/moby/buildkit/frontend/dockerfile/parser"
 	"github.com/moby/buildkit/frontend/dockerfile/shell"
 )
 
-// stage is the state of one stage while its instructions run.
+// stage is the state of one stage while its instructions run. It embeds
+// the build's shared parts (nil for Configure, which only applies config
+// instructions).
 type stage struct {
-	b   *builder
-	ps  *plan.Stage
-	img *image.Image
+	*build
+	ps    *plan.Stage
+	img   *image.Image
+	file  string     // the Dockerfile's name, for errors
+	epoch *time.Time // SOURCE_DATE_EPOCH, for history times
 	// env is what instructions see: the config's Env plus ARG values, in
 	// order (BuildKit's LLB state env).
 	env []string
@@ -32,13 +38,17 @@ type stage struct {
 	key    string
 	cached bool // the current step came from the cache
 	n, of  int  // step counter, for progress
+	stats  *StageStats
 }
 
-func (b *builder) runStage(ctx context.Context, ps *plan.Stage) (*image.Image, error) {
-	s := &stage{b: b, ps: ps, lex: shell.NewLex(b.opts.File.EscapeToken)}
-	stats := &b.results[ps].stats
-	stats.Start = time.Now()
-	defer func() { stats.End = time.Now() }()
+func (b *build) runStage(ctx context.Context, ps *plan.Stage) (*image.Image, error) {
+	r := b.sched.results[ps]
+	s := &stage{build: b, ps: ps, file: b.plan.File.Name, lex: shell.NewLex(b.plan.File.EscapeToken), stats: &r.stats}
+	if t, ok := b.plan.Epoch(); ok {
+		s.epoch = &t
+	}
+	s.stats.Start = time.Now()
+	defer func() { s.stats.End = time.Now() }()
 	if err := s.from(ctx); err != nil {
 		return nil, err
 	}
@@ -57,38 +67,25 @@ func (b *builder) runStage(ctx context.Context, ps *plan.Stage) (*image.Image, e
 		}
 	}
 	if ps == b.plan.Target {
-		s.applyLabels(b.opts.Labels)
+		s.applyLabels(b.opts.labels)
 	}
-	r := b.results[ps]
 	r.env, r.args, r.key = s.env, s.args, s.key
 	return s.img, nil
+}
+
+// step announces the stage's current step.
+func (s *stage) step(name string) *progress.Step {
+	return progress.Start(s.sink, progress.StepInfo{ID: fmt.Sprintf("%s#%d", s.ps.Ref(), s.n+1), Stage: s.ps.Ref(),
+		Index: s.n + 1, Total: s.of, Name: name})
 }
 
 // from sets up the stage's starting image: scratch, an earlier stage, or
 // an image from the store or a registry.
 func (s *stage) from(ctx context.Context) error {
 	ps := s.ps
-	step := s.b.prog.Start(fmt.Sprintf("[%s 1/%d] FROM %s", ps.Ref(), len(ps.Inst.Commands)+1, ps.Base))
-	var err error
-	if ps.BaseStage != nil {
-		var parent *image.Image
-		parent, err = s.b.waitStage(ctx, ps.BaseStage)
-		if err == nil {
-			s.img = parent.Clone()
-			s.img.Config.Config.OnBuild = nil
-			s.args = append(s.args, s.b.stageArgs(ps.BaseStage)...)
-			s.key = s.b.results[ps.BaseStage].key
-		}
-	} else {
-		s.img, err = s.b.res.Resolve(ctx, ps.Base)
-		if err != nil {
-			err = s.b.errorf(ps.Inst.Location, "FROM %s: %v", ps.Base, err)
-		} else {
-			// keyed by the config digest, which names the content whatever
-			// the manifest format or compression it came in
-			s.key = cache.BaseKey(s.img.ID.String())
-		}
-	}
+	s.of = len(ps.Inst.Commands) + 1
+	step := s.step("FROM " + ps.Base)
+	err := s.fromBase(ctx)
 	step.Done(err)
 	if err != nil {
 		return err
@@ -102,7 +99,7 @@ func (s *stage) from(ctx context.Context) error {
 	if ps.BaseStage != nil {
 		// ARG values a child stage inherits stay visible, but the config's
 		// ENV wins over them again
-		s.env = s.b.stageEnv(ps.BaseStage)
+		s.env = append([]string(nil), s.sched.results[ps.BaseStage].env...)
 		for _, kv := range cfg.Env {
 			k, v, _ := strings.Cut(kv, "=")
 			s.env = image.EnvSet(s.env, k, v)
@@ -111,38 +108,61 @@ func (s *stage) from(ctx context.Context) error {
 	return nil
 }
 
+func (s *stage) fromBase(ctx context.Context) error {
+	ps := s.ps
+	if ps.BaseStage != nil {
+		parent, err := s.sched.wait(ctx, ps.BaseStage)
+		if err != nil {
+			return err
+		}
+		s.img = parent.img.Clone()
+		s.img.Config.Config.OnBuild = nil
+		s.args = append(s.args, parent.args...)
+		s.key = parent.key
+		return nil
+	}
+	img, err := s.images.Resolve(ctx, ps.Base)
+	if err != nil {
+		return s.errorf(ps.Inst.Location, "FROM %s: %w", ps.Base, err)
+	}
+	s.img = img
+	// keyed by the config digest, which names the content whatever the
+	// manifest format or compression it came in
+	s.key = cache.BaseKey(img.ID.String())
+	return nil
+}
+
 // dispatch expands and runs one instruction.
 func (s *stage) dispatch(ctx context.Context, c instructions.Command) error {
 	if ex, ok := c.(instructions.SupportsSingleWordExpansion); ok {
 		if _, isArg := c.(*instructions.ArgCommand); !isArg {
 			if err := ex.Expand(s.expandWord); err != nil {
-				return s.b.errorf(c.Location(), "%s: %v", strings.ToUpper(c.Name()), err)
+				return s.errorf(c.Location(), "%s: %w", strings.ToUpper(c.Name()), err)
 			}
 		}
 	}
 	if ex, ok := c.(instructions.SupportsSingleWordExpansionRaw); ok {
 		if err := ex.ExpandRaw(s.expandRaw); err != nil {
-			return s.b.errorf(c.Location(), "%s: %v", strings.ToUpper(c.Name()), err)
+			return s.errorf(c.Location(), "%s: %w", strings.ToUpper(c.Name()), err)
 		}
 	}
 	if cc, ok := c.(*instructions.CopyCommand); ok && cc.From != "" {
 		// wait for the source stage first, so the step's time is its own
-		if dep := s.b.plan.StageByRef(cc.From); dep != nil {
-			if _, err := s.b.waitStage(ctx, dep); err != nil {
+		if dep := s.plan.StageByRef(cc.From); dep != nil {
+			if _, err := s.sched.wait(ctx, dep); err != nil {
 				return err
 			}
 		}
 	}
-	title := fmt.Sprintf("[%s %d/%d] %s", s.ps.Ref(), s.n+1, s.of, oneLine(c))
-	step := s.b.prog.Start(title)
+	step := s.step(oneLine(c))
 	s.cached = false
 	layers := len(s.img.Layers)
 	err := s.run(ctx, c, step)
 	if err == nil && len(s.img.Layers) > layers {
-		s.b.results[s.ps].stats.Steps++
+		s.stats.Steps++
 	}
 	if err == nil && s.cached {
-		s.b.results[s.ps].stats.Cached++
+		s.stats.Cached++
 		step.Cached()
 		return nil
 	}
@@ -167,6 +187,45 @@ func (s *stage) run(ctx context.Context, c instructions.Command, step *progress.
 	}
 }
 
+// layerStep adds the layer of the step whose cache key is key: from the
+// cache when it has the key (and the cache is on for the stage), else by
+// running fn on a fresh snapshot over the stage's layers. It records in
+// s.cached whether the cache answered.
+func (s *stage) layerStep(ctx context.Context, key string, fn func(root string) error) error {
+	s.cached = false
+	if !s.noCache() {
+		if l, ok := s.layers.lookup(key); ok {
+			s.img.Layers = append(s.img.Layers, l)
+			s.key, s.cached = key, true
+			return nil
+		}
+	}
+	lowers, err := s.layers.lowers(ctx, s.img)
+	if err != nil {
+		return err
+	}
+	l, err := s.layers.make(ctx, key, lowers, fn)
+	if err != nil {
+		return err
+	}
+	s.img.Layers = append(s.img.Layers, l)
+	s.key = key
+	return nil
+}
+
+// noCache reports whether the cache is off for this stage.
+func (s *stage) noCache() bool {
+	if s.opts.noCache {
+		return true
+	}
+	for _, n := range s.opts.noCacheFilter {
+		if n == s.ps.Name || n == s.ps.Ref() {
+			return true
+		}
+	}
+	return false
+}
+
 func (s *stage) expandWord(word string) (string, error) {
 	out, _, err := s.lex.ProcessWord(word, shell.EnvsFromSlice(s.env))
 	return out, err
@@ -177,6 +236,13 @@ func (s *stage) expandRaw(word string) (string, error) {
 	lex.SkipProcessQuotes = true
 	out, _, err := lex.ProcessWord(word, shell.EnvsFromSlice(s.env))
 	return out, err
+}
+
+// errorf is an error naming the Dockerfile line of loc; %w keeps the
+// wrapped error reachable (errors.Is(err, context.Canceled)).
+func (s *stage) errorf(loc any, format string, args ...any) error {
+	l, _ := loc.([]parser.Range)
+	return dockerfile.Errorf(s.file, l, format, args...)
 }
 
 // oneLine is an instruction's source text on one line, shortened.

@@ -28,7 +28,7 @@ func (s *stage) runWorkdir(ctx context.Context, c *instructions.WorkdirCommand) 
 	}
 	key := cache.NewKey(s.key, "WORKDIR").Add("path", wd).Add("user", s.img.Config.Config.User).String()
 	var err error
-	s.cached, err = s.layerStep(ctx, key, func(root string) error {
+	err = s.layerStep(ctx, key, func(root string) error {
 		u, err := resolveUser(root, s.img.Config.Config.User)
 		if err != nil {
 			return err
@@ -36,7 +36,7 @@ func (s *stage) runWorkdir(ctx context.Context, c *instructions.WorkdirCommand) 
 		return mkdirAllOwned(root, wd, int(u.UID), int(u.GID))
 	})
 	if err != nil {
-		return s.b.errorf(c.Location(), "WORKDIR %s: %v", wd, err)
+		return s.errorf(c.Location(), "WORKDIR %s: %w", wd, err)
 	}
 	s.history("WORKDIR "+wd, true, false)
 	return nil

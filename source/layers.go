@@ -3,16 +3,15 @@ package source
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/kiln-build/kiln/archive"
 	"github.com/kiln-build/kiln/image"
 	"github.com/kiln-build/kiln/plan"
 	"github.com/kiln-build/kiln/progress"
+	"github.com/kiln-build/kiln/snapshot"
+	"github.com/kiln-build/kiln/store"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -38,7 +37,7 @@ func (r *Resolver) extractLayers(ctx context.Context, img v1.Image, ref string) 
 	g.SetLimit(pullJobs)
 	for i, desc := range m.Layers {
 		diffID := cfg.RootFS.DiffIDs[i]
-		out[i] = image.Layer{DiffID: diffID, Blob: desc, Dir: r.st.SnapshotPath(SnapshotID(diffID))}
+		out[i] = image.Layer{DiffID: diffID, Blob: desc, Dir: r.snaps.Path(snapshot.LayerID(diffID))}
 		g.Go(func() error {
 			return r.ensureLayer(gctx, img, desc, diffID, ref)
 		})
@@ -46,18 +45,13 @@ func (r *Resolver) extractLayers(ctx context.Context, img v1.Image, ref string) 
 	return out, g.Wait()
 }
 
-// SnapshotID names the snapshot of a layer. A snapshot in overlay format
-// depends only on its own diff, not on the layers below, so layers are keyed
-// by diff ID and shared by every chain that contains them.
-func SnapshotID(diffID v1.Hash) string { return diffID.Hex }
-
 func (r *Resolver) ensureLayer(ctx context.Context, img v1.Image, desc v1.Descriptor, diffID v1.Hash, ref string) error {
 	if !r.st.HasBlob(desc.Digest) {
 		l, err := img.LayerByDigest(desc.Digest)
 		if err != nil {
 			return fmt.Errorf("%s: layer %s: %w", ref, desc.Digest, err)
 		}
-		r.log(fmt.Sprintf("pulling %s layer %s (%s)", ref, short(desc.Digest), progress.Size(desc.Size)))
+		progress.Notef(r.sink, "pulling %s layer %s (%s)", ref, short(desc.Digest), progress.Size(desc.Size))
 		rc, err := l.Compressed()
 		if err != nil {
 			return fmt.Errorf("%s: fetching layer %s: %w", ref, desc.Digest, err)
@@ -68,26 +62,21 @@ func (r *Resolver) ensureLayer(ctx context.Context, img v1.Image, desc v1.Descri
 			return fmt.Errorf("%s: fetching layer %s: %w", ref, desc.Digest, err)
 		}
 	}
-	id := SnapshotID(diffID)
-	if r.st.HasSnapshot(id) {
-		r.st.TouchSnapshot(id)
+	id := snapshot.LayerID(diffID)
+	if r.snaps.Exists(id) {
+		r.snaps.Touch(id)
 		return nil
 	}
-	return r.extract(ctx, desc.Digest, id)
+	return ExtractBlob(ctx, r.st, r.snaps, desc.Digest, id)
 }
 
-// ExtractBlob unpacks the layer blob d (already in the store) into the
-// snapshot id, unless it exists.
-func (r *Resolver) ExtractBlob(ctx context.Context, d v1.Hash, id string) error {
-	if r.st.HasSnapshot(id) {
+// ExtractBlob unpacks the compressed layer blob d (in st) as snapshot id,
+// unless sn has it.
+func ExtractBlob(ctx context.Context, st *store.Store, sn snapshot.Snapshotter, d v1.Hash, id string) error {
+	if sn.Exists(id) {
 		return nil
 	}
-	return r.extract(ctx, d, id)
-}
-
-// extract unpacks blob d into a new snapshot id.
-func (r *Resolver) extract(ctx context.Context, d v1.Hash, id string) error {
-	f, err := r.st.OpenBlob(d)
+	f, err := st.OpenBlob(d)
 	if err != nil {
 		return err
 	}
@@ -97,21 +86,10 @@ func (r *Resolver) extract(ctx context.Context, d v1.Hash, id string) error {
 		return fmt.Errorf("layer %s: %w", d, err)
 	}
 	defer plain.Close()
-	tmp, err := r.st.TempDir("extract-")
-	if err != nil {
-		return err
+	if err := sn.Extract(ctx, id, plain); err != nil {
+		return fmt.Errorf("layer %s: %w", d, err)
 	}
-	fs := filepath.Join(tmp, "fs")
-	if err := os.Mkdir(fs, 0o755); err != nil {
-		return err
-	}
-	if _, err := archive.Apply(ctx, fs, plain, archive.WithOverlayWhiteouts()); err != nil {
-		os.RemoveAll(tmp)
-		return fmt.Errorf("extracting layer %s: %w", d, err)
-	}
-	err = r.st.CommitSnapshot(fs, id)
-	os.RemoveAll(tmp)
-	return err
+	return nil
 }
 
 // fromLayout opens oci-layout:///path[:tag] (or @digest).
@@ -120,13 +98,9 @@ func fromLayout(spec string) (v1.Image, error) {
 	if i := strings.LastIndexAny(spec, ":@"); i > strings.LastIndex(spec, "/") {
 		path, sel = spec[:i], spec[i+1:]
 	}
-	lp, err := layout.FromPath(path)
+	idx, _, err := store.ReadLayout(path)
 	if err != nil {
-		return nil, fmt.Errorf("oci-layout %s: %w", path, err)
-	}
-	idx, err := lp.ImageIndex()
-	if err != nil {
-		return nil, fmt.Errorf("oci-layout %s: %w", path, err)
+		return nil, err
 	}
 	return pickFromIndex(idx, sel, spec)
 }

@@ -14,6 +14,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/kiln-build/kiln/image"
 	"github.com/kiln-build/kiln/plan"
+	"github.com/kiln-build/kiln/progress"
+	"github.com/kiln-build/kiln/snapshot"
 	"github.com/kiln-build/kiln/store"
 	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
 	"golang.org/x/sync/singleflight"
@@ -22,8 +24,9 @@ import (
 // Resolver finds images and makes their layers available as snapshots.
 type Resolver struct {
 	st       *store.Store
+	snaps    snapshot.Snapshotter
 	keychain authn.Keychain
-	log      func(string)
+	sink     progress.Sink
 	flight   singleflight.Group
 	mu       sync.Mutex
 	cache    map[string]*image.Image
@@ -33,8 +36,8 @@ type Resolver struct {
 // Option configures a Resolver.
 type Option func(*Resolver)
 
-// WithLog sends progress lines ("pulling …") to fn.
-func WithLog(fn func(string)) Option { return func(r *Resolver) { r.log = fn } }
+// WithProgress sends notes ("pulling …") to sink.
+func WithProgress(sink progress.Sink) Option { return func(r *Resolver) { r.sink = progress.Or(sink) } }
 
 // WithPull makes named images always resolve against their registry, even
 // when the store has them (kiln build --pull).
@@ -43,9 +46,9 @@ func WithPull() Option { return func(r *Resolver) { r.pull = true } }
 // WithKeychain sets registry credentials (default: docker config and helpers).
 func WithKeychain(k authn.Keychain) Option { return func(r *Resolver) { r.keychain = k } }
 
-// New makes a Resolver over st.
-func New(st *store.Store, opts ...Option) *Resolver {
-	r := &Resolver{st: st, keychain: authn.DefaultKeychain, log: func(string) {}, cache: map[string]*image.Image{}}
+// New makes a Resolver over st, extracting layers into sn.
+func New(st *store.Store, sn snapshot.Snapshotter, opts ...Option) *Resolver {
+	r := &Resolver{st: st, snaps: sn, keychain: authn.DefaultKeychain, sink: progress.Discard, cache: map[string]*image.Image{}}
 	for _, o := range opts {
 		o(r)
 	}
@@ -87,7 +90,7 @@ func (r *Resolver) resolve(ctx context.Context, ref string) (*image.Image, error
 		}
 		return r.load(ctx, img, ref)
 	}
-	full, err := Normalize(ref)
+	full, err := store.Normalize(ref)
 	if err != nil {
 		return nil, err
 	}
@@ -106,7 +109,7 @@ func (r *Resolver) resolve(ctx context.Context, ref string) (*image.Image, error
 	if err != nil {
 		return nil, err
 	}
-	r.log("resolving " + full)
+	progress.Notef(r.sink, "resolving %s", full)
 	os, arch, variant := plan.Platform()
 	img, err := remote.Image(nref, remote.WithContext(ctx), remote.WithAuthFromKeychain(r.keychain),
 		remote.WithPlatform(v1.Platform{OS: os, Architecture: arch, Variant: variant}))
@@ -128,26 +131,11 @@ func (r *Resolver) resolve(ctx context.Context, ref string) (*image.Image, error
 // keep stores a pulled image's config and manifest (its layers are in the
 // store already) and names it.
 func (r *Resolver) keep(img v1.Image, full string) error {
-	cfg, err := img.RawConfigFile()
+	desc, err := r.st.PutManifest(img)
 	if err != nil {
 		return err
 	}
-	if _, err := r.st.WriteBlobBytes(cfg); err != nil {
-		return err
-	}
-	raw, err := img.RawManifest()
-	if err != nil {
-		return err
-	}
-	d, err := r.st.WriteBlobBytes(raw)
-	if err != nil {
-		return err
-	}
-	mt, err := img.MediaType()
-	if err != nil {
-		return err
-	}
-	return r.st.Tag(full, v1.Descriptor{MediaType: mt, Digest: d, Size: int64(len(raw))})
+	return r.st.Tag(full, desc)
 }
 
 // Scratch is the empty image, configured as BuildKit configures FROM scratch.

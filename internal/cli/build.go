@@ -4,17 +4,12 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 
-	"github.com/kiln-build/kiln/solver"
-	"github.com/kiln-build/kiln/cache"
-	"github.com/kiln-build/kiln/dockerfile"
 	"github.com/kiln-build/kiln/export"
-	"github.com/kiln-build/kiln/plan"
 	"github.com/kiln-build/kiln/progress"
-	"github.com/kiln-build/kiln/runtime"
-	"github.com/kiln-build/kiln/source"
+	"github.com/kiln-build/kiln/solver"
+	"github.com/kiln-build/kiln/store"
 	"github.com/spf13/cobra"
 )
 
@@ -60,7 +55,7 @@ func newBuildCmd(g *globals) *cobra.Command {
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "print only the image ID")
 	fl.StringVar(&f.platform, "platform", "", "target platform (only the host's is supported)")
 	fl.StringVar(&f.compression, "compression", "gzip", "layer compression: gzip, zstd or uncompressed")
-	fl.IntVar(&f.jobs, "jobs", 0, "stages run at once (default: number of CPUs)")
+	fl.IntVar(&f.jobs, "jobs", defaultJobs(), "steps run at once")
 	fl.StringArrayVar(&f.secrets, "secret", nil, "secret for RUN --mount=type=secret: id=ID,src=FILE or id=ID,env=VAR")
 	fl.StringArrayVar(&f.cacheTo, "cache-to", nil, "export the build cache: type=registry,ref=REF[,mode=min|max] or type=local,dest=DIR")
 	fl.StringArrayVar(&f.cacheFrom, "cache-from", nil, "import a build cache: type=registry,ref=REF or type=local,src=DIR")
@@ -71,109 +66,110 @@ func newBuildCmd(g *globals) *cobra.Command {
 	return c
 }
 
+// runBuild turns the flags into solver and export options, builds, exports
+// and prints the summary.
 func runBuild(cmd *cobra.Command, g *globals, f *buildFlags, contextDir string) error {
 	ctx := cmd.Context()
+	bopts, err := f.solverOptions(g, contextDir)
+	if err != nil {
+		return err
+	}
+	outs, eopts, err := f.exportOptions(g)
+	if err != nil {
+		return err
+	}
+	var sink progress.Sink = progress.Discard
+	if !f.quiet {
+		sink = progress.NewPlain(g.stderr)
+	}
+	bopts = append(bopts, solver.WithProgress(sink))
+	eopts = append(eopts, export.WithProgress(sink))
+	return g.withStore(func(cmd *cobra.Command, st *store.Store, _ []string) error {
+		res, err := solver.Build(ctx, st, contextDir, bopts...)
+		if err != nil {
+			return err
+		}
+		defer res.Close()
+		rep, err := export.Write(ctx, st, res, outs, eopts...)
+		if err != nil {
+			return err
+		}
+		if f.quiet {
+			if rep.ImageID != "" {
+				fmt.Fprintln(g.stdout, rep.ImageID)
+			}
+			return nil
+		}
+		writeSummary(g.stderr, res.Summary())
+		return nil
+	})(cmd, nil)
+}
+
+func (f *buildFlags) solverOptions(g *globals, contextDir string) ([]solver.Option, error) {
 	if err := checkPlatform(f.platform); err != nil {
-		return err
+		return nil, err
 	}
-	comp, err := export.ParseCompression(f.compression)
-	if err != nil {
-		return err
-	}
-	outs, err := parseOutputs(f)
-	if err != nil {
-		return err
+	if _, err := os.Stat(contextDir); err != nil {
+		return nil, fmt.Errorf("build context %s: %w", contextDir, err)
 	}
 	buildArgs, err := parseKVs("--build-arg", f.buildArgs, true)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	labels, err := parseKVs("--label", f.labels, false)
 	if err != nil {
-		return err
-	}
-	tags, err := normalizeTags(f.tags)
-	if err != nil {
-		return err
+		return nil, err
 	}
 	secrets, err := parseSecrets(f.secrets)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	cacheTo, err := parseCacheSpecs("--cache-to", f.cacheTo)
-	if err != nil {
-		return err
-	}
-	cacheFrom, err := parseCacheSpecs("--cache-from", f.cacheFrom)
-	if err != nil {
-		return err
-	}
-	df, dfPath, err := readDockerfile(g, f.file, contextDir)
-	if err != nil {
-		return err
-	}
-	st, err := g.open()
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	var out io.Writer = g.stderr
-	if f.quiet {
-		out = nil
-	}
-	opts := solver.Options{ContextDir: contextDir, File: df, DockerfilePath: dfPath, BuildArgs: buildArgs,
-		Target: f.target, Labels: labels, Jobs: f.jobs, Progress: progress.New(out),
-		NoCache: f.noCache, NoCacheFilter: lower(f.noCacheFor), Secrets: secrets, Pull: f.pull}
-	if f.runtimeName != "" {
-		dir, err := st.TempDir("runtime-")
+	opts := []solver.Option{solver.WithBuildArgs(buildArgs), solver.WithLabels(labels), solver.WithSecrets(secrets),
+		solver.WithTarget(f.target), solver.WithJobs(f.jobs), solver.WithRuntime(f.runtimeName),
+		solver.WithNoCacheFilter(f.noCacheFor...), solver.WithCacheFrom(f.cacheFrom...)}
+	switch f.file {
+	case "-":
+		data, err := io.ReadAll(g.stdin)
 		if err != nil {
-			return err
+			return nil, fmt.Errorf("-f -: %w", err)
 		}
-		if opts.Executor, err = runtime.NewOCIRuntime(f.runtimeName, dir); err != nil {
-			return fmt.Errorf("--runtime=%s: %w", f.runtimeName, err)
-		}
+		opts = append(opts, solver.WithDockerfileContent(data))
+	case "":
+	default:
+		opts = append(opts, solver.WithDockerfile(f.file))
 	}
-	for _, sp := range cacheFrom {
-		r, err := cache.Pull(ctx, sp)
-		if err != nil {
-			// as buildx: a missing cache is not an error, just no hits
-			opts.Progress.Printf("warning: %v", err)
-			continue
-		}
-		opts.CacheFrom = append(opts.CacheFrom, r)
+	if f.noCache {
+		opts = append(opts, solver.WithNoCache())
 	}
-	res, err := solver.Build(ctx, st, opts)
-	if err != nil {
-		return err
+	if f.pull {
+		opts = append(opts, solver.WithPull())
 	}
-	defer res.Close()
-	if err := writeOutputs(cmd, g, st, res, outs, tags, comp, opts.Progress, f.quiet); err != nil {
-		return err
-	}
-	if !f.quiet {
-		res.Summary(g.stderr)
-	}
-	for _, sp := range cacheTo {
-		step := opts.Progress.Start("exporting cache to " + sp.Ref + sp.Dir)
-		err := res.ExportCache(ctx, sp, comp)
-		step.Done(err)
-		if err != nil {
-			return err
-		}
-	}
-	return nil
+	return opts, nil
 }
 
-func parseCacheSpecs(flag string, vals []string) ([]cache.Spec, error) {
-	var out []cache.Spec
-	for _, v := range vals {
-		sp, err := cache.ParseSpec(flag, v)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, sp)
+func (f *buildFlags) exportOptions(g *globals) ([]export.Output, []export.Option, error) {
+	comp, err := export.ParseCompression(f.compression)
+	if err != nil {
+		return nil, nil, err
 	}
-	return out, nil
+	var outs []export.Output
+	for _, s := range f.outputs {
+		o, err := export.ParseOutput(s)
+		if err != nil {
+			return nil, nil, err
+		}
+		outs = append(outs, o)
+	}
+	if len(outs) == 0 {
+		outs = []export.Output{{Type: "image"}}
+	}
+	if f.push {
+		// as docker build --push: the image is in the store and pushed
+		outs = append(outs, export.Output{Type: "image", Push: true})
+	}
+	opts := []export.Option{export.WithTags(f.tags...), export.WithCompression(comp),
+		export.WithCacheTo(f.cacheTo...), export.WithStdout(g.stdout)}
+	return outs, opts, nil
 }
 
 // parseSecrets reads --secret values as buildx does: id=ID with src=FILE
@@ -219,47 +215,19 @@ func parseSecrets(vals []string) (map[string][]byte, error) {
 	return out, nil
 }
 
-func lower(ss []string) []string {
-	var out []string
-	for _, s := range ss {
-		for _, p := range strings.Split(s, ",") {
-			out = append(out, strings.ToLower(strings.TrimSpace(p)))
-		}
-	}
-	return out
-}
-
+// checkPlatform accepts only the host platform for now.
 func checkPlatform(p string) error {
 	if p == "" {
 		return nil
 	}
-	os, arch, _ := plan.Platform()
+	host := solver.HostPlatform()
 	for _, one := range strings.Split(p, ",") {
 		parts := strings.Split(one, "/")
-		if len(parts) < 2 || parts[0] != os || parts[1] != arch {
-			return fmt.Errorf("--platform=%s: kiln builds only for the host platform %s/%s for now", p, os, arch)
+		if len(parts) < 2 || parts[0]+"/"+parts[1] != host {
+			return fmt.Errorf("--platform=%s: kiln builds only for the host platform %s for now", p, host)
 		}
 	}
 	return nil
-}
-
-func parseOutputs(f *buildFlags) ([]export.Output, error) {
-	var outs []export.Output
-	for _, s := range f.outputs {
-		o, err := export.ParseOutput(s)
-		if err != nil {
-			return nil, err
-		}
-		outs = append(outs, o)
-	}
-	if len(outs) == 0 {
-		outs = []export.Output{{Type: "image"}}
-	}
-	if f.push {
-		// as docker build --push: the image is in the store and pushed
-		outs = append(outs, export.Output{Type: "image", Push: true})
-	}
-	return outs, nil
 }
 
 // parseKVs parses repeated KEY=VALUE flags; with fromEnv, a bare KEY takes
@@ -284,43 +252,4 @@ func parseKVs(flag string, vals []string, fromEnv bool) (map[string]string, erro
 		m[k] = val
 	}
 	return m, nil
-}
-
-func normalizeTags(tags []string) ([]string, error) {
-	var out []string
-	for _, t := range tags {
-		n, err := source.Normalize(t)
-		if err != nil {
-			return nil, fmt.Errorf("-t %s: %w", t, err)
-		}
-		out = append(out, n)
-	}
-	return out, nil
-}
-
-// readDockerfile reads -f (or CONTEXT/Dockerfile, or stdin for "-").
-func readDockerfile(g *globals, file, contextDir string) (*dockerfile.File, string, error) {
-	if file == "-" {
-		df, err := dockerfile.Parse("Dockerfile", g.stdin)
-		return df, "", err
-	}
-	if file == "" {
-		file = filepath.Join(contextDir, "Dockerfile")
-	}
-	fh, err := os.Open(file)
-	if err != nil {
-		return nil, "", fmt.Errorf("-f: %w", err)
-	}
-	defer fh.Close()
-	df, err := dockerfile.Parse(displayName(file, contextDir), fh)
-	return df, file, err
-}
-
-// displayName is how errors name the Dockerfile: relative to the context
-// when inside it ("Dockerfile:7: …"), else as given.
-func displayName(file, contextDir string) string {
-	if rel, err := filepath.Rel(contextDir, file); err == nil && !strings.HasPrefix(rel, "..") {
-		return rel
-	}
-	return file
 }

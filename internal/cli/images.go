@@ -7,8 +7,9 @@ import (
 	"time"
 
 	"github.com/docker/go-units"
+	"github.com/kiln-build/kiln/cache"
 	"github.com/kiln-build/kiln/export"
-	"github.com/kiln-build/kiln/source"
+	"github.com/kiln-build/kiln/progress"
 	"github.com/kiln-build/kiln/store"
 	"github.com/spf13/cobra"
 )
@@ -18,17 +19,20 @@ func newImagesCmd(g *globals) *cobra.Command {
 		Use:   "images",
 		Short: "List the images in the store",
 		Args:  cobra.NoArgs,
-		RunE: g.withStore(func(cmd *cobra.Command, st *store.Store, _ []string) error {
+		RunE: g.readStore(func(cmd *cobra.Command) error {
+			fmt.Fprintln(cmd.OutOrStdout(), imagesHeader)
+			return nil
+		}, func(cmd *cobra.Command, st *store.Store, _ []string) error {
 			imgs, err := st.Images()
 			if err != nil {
 				return err
 			}
 			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 3, ' ', 0)
-			fmt.Fprintln(tw, "REPOSITORY\tTAG\tIMAGE ID\tSIZE")
+			fmt.Fprintln(tw, strings.ReplaceAll(imagesHeader, "   ", "\t"))
 			for _, im := range imgs {
-				repo, tag := splitTag(source.Familiar(im.Name))
+				repo, tag := splitTag(store.Familiar(im.Name))
 				id, size := "-", int64(0)
-				if img, err := export.StoredImage(st, im.Descriptor); err == nil {
+				if img, err := st.Image(im.Descriptor.Digest); err == nil {
 					if d, err := img.ConfigName(); err == nil {
 						id = d.Hex[:12]
 					}
@@ -38,7 +42,7 @@ func newImagesCmd(g *globals) *cobra.Command {
 						}
 					}
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", repo, tag, id, humanSize(size))
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", repo, tag, id, progress.Size(size))
 			}
 			return tw.Flush()
 		}),
@@ -55,17 +59,8 @@ func splitTag(n string) (string, string) {
 	return n, ""
 }
 
-func humanSize(n int64) string {
-	switch {
-	case n >= 1e9:
-		return fmt.Sprintf("%.2fGB", float64(n)/1e9)
-	case n >= 1e6:
-		return fmt.Sprintf("%.1fMB", float64(n)/1e6)
-	case n >= 1e3:
-		return fmt.Sprintf("%.1fkB", float64(n)/1e3)
-	}
-	return fmt.Sprintf("%dB", n)
-}
+// imagesHeader is the header of kiln images.
+const imagesHeader = "REPOSITORY   TAG   IMAGE ID   SIZE"
 
 func newTagCmd(g *globals) *cobra.Command {
 	return &cobra.Command{
@@ -77,7 +72,7 @@ func newTagCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("tag: %w", err)
 			}
-			dst, err := source.Normalize(args[1])
+			dst, err := store.Normalize(args[1])
 			if err != nil {
 				return err
 			}
@@ -94,14 +89,14 @@ func newRmCmd(g *globals) *cobra.Command {
 		Args:    cobra.MinimumNArgs(1),
 		RunE: g.withStore(func(cmd *cobra.Command, st *store.Store, args []string) error {
 			for _, a := range args {
-				n, err := source.Normalize(a)
+				n, err := store.Normalize(a)
 				if err != nil {
 					return err
 				}
 				if err := st.Untag(n); err != nil {
 					return fmt.Errorf("rm: no image %s in the store", a)
 				}
-				fmt.Fprintf(cmd.OutOrStdout(), "Untagged: %s\n", source.Familiar(n))
+				fmt.Fprintf(cmd.OutOrStdout(), "Untagged: %s\n", store.Familiar(n))
 			}
 			return nil
 		}),
@@ -134,22 +129,19 @@ func newPruneCmd(g *globals) *cobra.Command {
 		Use:   "prune",
 		Short: "Remove cached snapshots and cache mounts, and blobs no image name refers to",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		RunE: func(cmd *cobra.Command, args []string) error {
 			opts, err := pruneOptions(keep, filters)
 			if err != nil {
 				return err
 			}
-			st, err := g.open()
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			rep, err := st.Prune(opts)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "removed %d snapshots and %d blobs, %s freed\n", rep.Snapshots, rep.Blobs, humanSize(rep.Bytes))
-			return nil
+			return g.withStore(func(cmd *cobra.Command, st *store.Store, _ []string) error {
+				rep, err := cache.Prune(st, opts)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "removed %d snapshots and %d blobs, %s freed\n", rep.Snapshots, rep.Blobs, progress.Size(rep.Bytes))
+				return nil
+			})(cmd, args)
 		},
 	}
 	c.Flags().StringVar(&keep, "keep-storage", "", "keep the most recently used cache up to this size (e.g. 10GB)")
@@ -157,8 +149,8 @@ func newPruneCmd(g *globals) *cobra.Command {
 	return c
 }
 
-func pruneOptions(keep string, filters []string) (store.PruneOptions, error) {
-	var o store.PruneOptions
+func pruneOptions(keep string, filters []string) (cache.PruneOptions, error) {
+	var o cache.PruneOptions
 	if keep != "" {
 		n, err := units.FromHumanSize(keep)
 		if err != nil {
@@ -187,17 +179,17 @@ func newDuCmd(g *globals) *cobra.Command {
 		Short:   "Show the store's disk use",
 		Args:    cobra.NoArgs,
 		RunE: g.withStore(func(cmd *cobra.Command, st *store.Store, _ []string) error {
-			u, err := st.DiskUsage()
+			u, err := cache.DiskUsage(st)
 			if err != nil {
 				return err
 			}
 			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 3, ' ', 0)
 			fmt.Fprintln(tw, "TYPE\tCOUNT\tSIZE")
 			fmt.Fprintf(tw, "Images\t%d\t\n", u.Images)
-			fmt.Fprintf(tw, "Blobs\t%d\t%s\n", u.Blobs, humanSize(u.BlobBytes))
-			fmt.Fprintf(tw, "Snapshots (layers and build cache)\t%d\t%s\n", u.Snapshots, humanSize(u.SnapshotBytes))
-			fmt.Fprintf(tw, "Cache mounts\t%d\t%s\n", u.Mounts, humanSize(u.MountBytes))
-			fmt.Fprintf(tw, "In progress\t\t%s\n", humanSize(u.TempBytes))
+			fmt.Fprintf(tw, "Blobs\t%d\t%s\n", u.Blobs, progress.Size(u.BlobBytes))
+			fmt.Fprintf(tw, "Snapshots (layers and build cache)\t%d\t%s\n", u.Snapshots, progress.Size(u.SnapshotBytes))
+			fmt.Fprintf(tw, "Cache mounts\t%d\t%s\n", u.Mounts, progress.Size(u.MountBytes))
+			fmt.Fprintf(tw, "In progress\t\t%s\n", progress.Size(u.TempBytes))
 			return tw.Flush()
 		}),
 	}

@@ -5,10 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/kiln-build/kiln/source"
 	"github.com/kiln-build/kiln/store"
 	"github.com/spf13/cobra"
 )
@@ -20,15 +20,11 @@ type globals struct {
 	stderr io.Writer
 }
 
-func (g *globals) open() (*store.Store, error) {
-	return store.Open(g.root)
-}
-
 // withStore wraps a command body that needs the store open (and closed
-// when it returns).
+// when it returns); the store is created if it does not exist.
 func (g *globals) withStore(fn func(cmd *cobra.Command, st *store.Store, args []string) error) func(*cobra.Command, []string) error {
 	return func(cmd *cobra.Command, args []string) error {
-		st, err := g.open()
+		st, err := store.Open(g.root)
 		if err != nil {
 			return err
 		}
@@ -37,9 +33,20 @@ func (g *globals) withStore(fn func(cmd *cobra.Command, st *store.Store, args []
 	}
 }
 
+// readStore is withStore for commands that only read: without a store
+// there is nothing to read, and none is created.
+func (g *globals) readStore(empty func(cmd *cobra.Command) error, fn func(cmd *cobra.Command, st *store.Store, args []string) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		if _, err := os.Stat(g.root); errors.Is(err, os.ErrNotExist) {
+			return empty(cmd)
+		}
+		return g.withStore(fn)(cmd, args)
+	}
+}
+
 // lookupImage finds a user's image reference in the store.
 func lookupImage(st *store.Store, ref string) (string, v1.Descriptor, error) {
-	n, err := source.Normalize(ref)
+	n, err := store.Normalize(ref)
 	if err != nil {
 		return "", v1.Descriptor{}, err
 	}
@@ -65,7 +72,7 @@ func Execute(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	root.SetErr(stderr)
 	root.PersistentFlags().StringVar(&g.root, "root", store.DefaultRoot(), "store directory")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
-		return fmt.Errorf("%s: %w (see %s --help)", c.CommandPath(), err, c.CommandPath())
+		return fmt.Errorf("%w (see %s --help)", err, c.CommandPath())
 	})
 	root.AddCommand(newBuildCmd(g), newImagesCmd(g), newTagCmd(g), newRmCmd(g), newPushCmd(g),
 		newSaveCmd(g), newLoadCmd(g), newImportCmd(g), newPruneCmd(g), newDuCmd(g))

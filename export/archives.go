@@ -6,8 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -18,20 +16,13 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
-	"github.com/kiln-build/kiln/archive"
-	"github.com/kiln-build/kiln/snapshot"
 	"github.com/kiln-build/kiln/store"
 )
-
-// StoredImage opens a committed manifest as a v1.Image read from the store.
-func StoredImage(st *store.Store, desc v1.Descriptor) (v1.Image, error) {
-	return st.Image(desc.Digest)
-}
 
 // OCIArchive writes the image as an OCI image layout in a tar stream, with
 // names as org.opencontainers.image.ref.name annotations.
 func OCIArchive(st *store.Store, desc v1.Descriptor, names []string, w io.Writer) error {
-	img, err := StoredImage(st, desc)
+	img, err := st.Image(desc.Digest)
 	if err != nil {
 		return err
 	}
@@ -117,7 +108,7 @@ func putBlob(tw *tar.Writer, st *store.Store, d v1.Hash) error {
 
 // DockerArchive writes the image as a `docker load` tarball tagged with names.
 func DockerArchive(st *store.Store, desc v1.Descriptor, names []string, w io.Writer) error {
-	img, err := StoredImage(st, desc)
+	img, err := st.Image(desc.Digest)
 	if err != nil {
 		return err
 	}
@@ -141,7 +132,7 @@ func DockerArchive(st *store.Store, desc v1.Descriptor, names []string, w io.Wri
 
 // Push uploads the image to each registry reference.
 func Push(ctx context.Context, st *store.Store, desc v1.Descriptor, refs []string, kc authn.Keychain) error {
-	img, err := StoredImage(st, desc)
+	img, err := st.Image(desc.Digest)
 	if err != nil {
 		return err
 	}
@@ -158,45 +149,4 @@ func Push(ctx context.Context, st *store.Store, desc v1.Descriptor, refs []strin
 		}
 	}
 	return nil
-}
-
-// FlatTar writes the merged files of the layer stack (top first) as one tar.
-func FlatTar(ctx context.Context, tmp string, lowers []string, w io.Writer) error {
-	v, err := snapshot.View(ctx, tmp, lowers)
-	if err != nil {
-		return err
-	}
-	defer v.Release()
-	return archive.WriteLayer(ctx, w, v.Root())
-}
-
-// Local writes the merged files of the layer stack into dir.
-func Local(ctx context.Context, tmp string, lowers []string, dir string) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	abs, err := filepath.Abs(dir)
-	if err != nil {
-		return err
-	}
-	v, err := snapshot.View(ctx, tmp, lowers)
-	if err != nil {
-		return err
-	}
-	defer v.Release()
-	return CopyTree(ctx, v.Root(), abs)
-}
-
-// CopyTree copies the files of src into dst, keeping everything (owners,
-// modes, links, xattrs), through a tar stream.
-func CopyTree(ctx context.Context, src, dst string) error {
-	pr, pw := io.Pipe()
-	go func() { pw.CloseWithError(archive.WriteLayer(ctx, pw, src)) }()
-	var opts []archive.ApplyOption
-	if os.Geteuid() != 0 {
-		opts = append(opts, archive.WithNoSameOwner())
-	}
-	_, err := archive.Apply(ctx, dst, pr, opts...)
-	pr.CloseWithError(err)
-	return err
 }

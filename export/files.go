@@ -1,0 +1,52 @@
+package export
+
+import (
+	"context"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/kiln-build/kiln/archive"
+	"github.com/kiln-build/kiln/snapshot"
+)
+
+// FlatTar writes the merged files of the layer stack (top first) as one tar.
+func FlatTar(ctx context.Context, sn snapshot.Snapshotter, lowers []string, w io.Writer) error {
+	v, err := sn.View(ctx, lowers)
+	if err != nil {
+		return err
+	}
+	defer v.Release()
+	return archive.WriteLayer(ctx, w, v.Root())
+}
+
+// Local writes the merged files of the layer stack into dir.
+func Local(ctx context.Context, sn snapshot.Snapshotter, lowers []string, dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return err
+	}
+	v, err := sn.View(ctx, lowers)
+	if err != nil {
+		return err
+	}
+	defer v.Release()
+	return CopyTree(ctx, v.Root(), abs)
+}
+
+// CopyTree copies the files of src into dst, keeping everything (owners,
+// modes, links, xattrs), through a tar stream.
+func CopyTree(ctx context.Context, src, dst string) error {
+	pr, pw := io.Pipe()
+	go func() { pw.CloseWithError(archive.WriteLayer(ctx, pw, src)) }()
+	var opts []archive.ApplyOption
+	if os.Geteuid() != 0 {
+		opts = append(opts, archive.WithNoSameOwner())
+	}
+	_, err := archive.Apply(ctx, dst, pr, opts...)
+	pr.CloseWithError(err)
+	return err
+}

@@ -1,0 +1,273 @@
+package export
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/kiln-build/kiln/archive"
+	"github.com/kiln-build/kiln/cache"
+	"github.com/kiln-build/kiln/image"
+	"github.com/kiln-build/kiln/progress"
+	"github.com/kiln-build/kiln/solver"
+	"github.com/kiln-build/kiln/store"
+)
+
+// Option configures Write.
+type Option func(*options) error
+
+type options struct {
+	tags    []string
+	comp    Compression
+	cacheTo []cache.Spec
+	sink    progress.Sink
+	stdout  io.Writer
+}
+
+func makeOptions(opts []Option) (*options, error) {
+	o := &options{comp: Gzip, sink: progress.Discard}
+	for _, opt := range opts {
+		if err := opt(o); err != nil {
+			return nil, err
+		}
+	}
+	return o, nil
+}
+
+// WithTags names the image (-t): in the store for image outputs, in the
+// archive, and where a push goes.
+func WithTags(tags ...string) Option {
+	return func(o *options) error {
+		for _, t := range tags {
+			n, err := store.Normalize(t)
+			if err != nil {
+				return fmt.Errorf("-t %s: %w", t, err)
+			}
+			o.tags = append(o.tags, n)
+		}
+		return nil
+	}
+}
+
+// WithCompression sets the compression of new layers (default gzip).
+func WithCompression(c Compression) Option {
+	return func(o *options) error { o.comp = c; return nil }
+}
+
+// WithCacheTo exports the build cache, as --cache-to values
+// (type=registry,ref=…[,mode=max] or type=local,dest=…).
+func WithCacheTo(values ...string) Option {
+	return func(o *options) error {
+		for _, v := range values {
+			sp, err := cache.ParseSpec("--cache-to", v)
+			if err != nil {
+				return err
+			}
+			o.cacheTo = append(o.cacheTo, sp)
+		}
+		return nil
+	}
+}
+
+// WithProgress sends the export's steps to sink.
+func WithProgress(sink progress.Sink) Option {
+	return func(o *options) error { o.sink = progress.Or(sink); return nil }
+}
+
+// WithStdout is where outputs with dest=- go (default os.Stdout).
+func WithStdout(w io.Writer) Option {
+	return func(o *options) error { o.stdout = w; return nil }
+}
+
+// Report is what Write made.
+type Report struct {
+	// Manifest is the image's manifest in the store, when an output needed
+	// the image committed (image, registry, oci, docker).
+	Manifest v1.Descriptor
+	// ImageID is the config digest (docker's image ID), with Manifest.
+	ImageID string
+	// Names are the names given to the image in the store.
+	Names []string
+}
+
+// Write exports res to every output. Blobs are written first and names
+// last, so a failure leaves nothing tagged. Then the build cache goes to
+// every WithCacheTo destination.
+func Write(ctx context.Context, st *store.Store, res *solver.Result, outs []Output, opts ...Option) (Report, error) {
+	o, err := makeOptions(opts)
+	if err != nil {
+		return Report{}, err
+	}
+	w := &writer{st: st, res: res, o: o}
+	if err := w.commit(ctx, outs); err != nil {
+		return Report{}, err
+	}
+	var toTag []string
+	for _, out := range outs {
+		names := o.tags
+		if out.Name != "" {
+			n, err := store.Normalize(out.Name)
+			if err != nil {
+				return Report{}, fmt.Errorf("--output name=%s: %w", out.Name, err)
+			}
+			names = []string{n}
+		}
+		if err := w.output(ctx, out, names); err != nil {
+			return Report{}, err
+		}
+		if out.Type == "image" {
+			toTag = append(toTag, names...)
+		}
+	}
+	for _, n := range toTag {
+		if err := st.Tag(n, w.rep.Manifest); err != nil {
+			return Report{}, err
+		}
+		w.rep.Names = append(w.rep.Names, n)
+		progress.Notef(o.sink, "naming to %s", n)
+	}
+	if w.committed {
+		progress.Notef(o.sink, "image %s", w.rep.ImageID)
+	}
+	for _, sp := range o.cacheTo {
+		step := progress.Start(o.sink, progress.StepInfo{Name: "exporting cache to " + sp.Ref + sp.Dir})
+		err := exportCache(ctx, st, res, sp, o.comp)
+		step.Done(err)
+		if err != nil {
+			return Report{}, err
+		}
+	}
+	return w.rep, nil
+}
+
+type writer struct {
+	st        *store.Store
+	res       *solver.Result
+	o         *options
+	rep       Report
+	committed bool
+}
+
+// commit writes the image's blobs, config and manifest into the store, if
+// any output needs them.
+func (w *writer) commit(ctx context.Context, outs []Output) error {
+	need, rewrite := false, false
+	for _, out := range outs {
+		need = need || out.NeedsCommit()
+		rewrite = rewrite || out.RewriteTimestamp
+	}
+	if !need {
+		return nil
+	}
+	img := w.res.Image
+	step := progress.Start(w.o.sink, progress.StepInfo{Name: fmt.Sprintf("exporting %d layers", len(img.Layers))})
+	var wopts []archive.WriteOption
+	if rewrite && w.res.Epoch != nil {
+		// rewrite-timestamp=true clamps file mtimes to SOURCE_DATE_EPOCH
+		// (without an epoch it changes nothing, as in buildx)
+		wopts = append(wopts, archive.WithMtimeClamp(*w.res.Epoch))
+	}
+	err := w.res.FetchBlobs(ctx, img)
+	if err == nil {
+		w.rep.Manifest, err = Commit(ctx, w.st, img, w.o.comp, wopts...)
+	}
+	if err == nil && len(wopts) == 0 { // rewritten blobs are not the cache's
+		err = w.res.RecordBlobs(img.Layers)
+	}
+	if err == nil {
+		w.rep.ImageID, err = configDigest(w.st, w.rep.Manifest)
+	}
+	step.Done(err)
+	w.committed = err == nil
+	return err
+}
+
+func (w *writer) output(ctx context.Context, out Output, names []string) error {
+	sink, desc := w.o.sink, w.rep.Manifest
+	switch out.Type {
+	case "image", "registry":
+		if !out.Push {
+			return nil
+		}
+		if len(names) == 0 {
+			return fmt.Errorf("--push: no image name (use -t or name=)")
+		}
+		step := progress.Start(sink, progress.StepInfo{Name: fmt.Sprintf("pushing %v", names)})
+		err := Push(ctx, w.st, desc, names, nil)
+		step.Done(err)
+		return err
+	case "local":
+		step := progress.Start(sink, progress.StepInfo{Name: "copying files to " + out.Dest})
+		lowers, err := w.res.Lowers(ctx, w.res.Image)
+		if err == nil {
+			err = Local(ctx, w.res.Snapshots(), lowers, out.Dest)
+		}
+		step.Done(err)
+		return err
+	}
+	err := ToFile(out.Dest, w.o.stdout, func(wr io.Writer) error {
+		switch out.Type {
+		case "oci":
+			return OCIArchive(w.st, desc, names, wr)
+		case "docker":
+			return DockerArchive(w.st, desc, names, wr)
+		default:
+			lowers, err := w.res.Lowers(ctx, w.res.Image)
+			if err != nil {
+				return err
+			}
+			return FlatTar(ctx, w.res.Snapshots(), lowers, wr)
+		}
+	})
+	if err != nil {
+		return fmt.Errorf("--output dest=%s: %w", out.Dest, err)
+	}
+	return nil
+}
+
+// configDigest is the image ID docker shows: the config's digest.
+func configDigest(st *store.Store, desc v1.Descriptor) (string, error) {
+	img, err := st.Image(desc.Digest)
+	if err != nil {
+		return "", err
+	}
+	d, err := img.ConfigName()
+	if err != nil {
+		return "", err
+	}
+	return d.String(), nil
+}
+
+// exportCache writes the build's cache to sp: the target image's steps,
+// or with mode=max every stage's. Layers without a blob yet (builder
+// stages) are tarred and compressed now.
+func exportCache(ctx context.Context, st *store.Store, res *solver.Result, sp cache.Spec, comp Compression) error {
+	imgs := []*image.Image{res.Image}
+	if sp.Max {
+		for _, s := range res.Stages {
+			imgs = append(imgs, s.Image)
+		}
+	}
+	var recs []cache.Exported
+	seen := map[string]bool{}
+	for _, img := range imgs {
+		if err := res.FetchBlobs(ctx, img); err != nil {
+			return err
+		}
+		if err := EnsureBlobs(ctx, st, img.Layers, comp); err != nil {
+			return err
+		}
+		if err := res.RecordBlobs(img.Layers); err != nil {
+			return err
+		}
+		for _, l := range img.Layers {
+			if l.Key == "" || seen[l.Key] {
+				continue
+			}
+			seen[l.Key] = true
+			recs = append(recs, cache.Exported{Key: l.Key, DiffID: l.DiffID.String(), Blob: l.Blob, Created: l.Created})
+		}
+	}
+	return cache.Push(ctx, sp, recs, st)
+}

@@ -1,0 +1,46 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"runtime"
+	"text/tabwriter"
+	"time"
+
+	"github.com/kiln-build/kiln/progress"
+	"github.com/kiln-build/kiln/solver"
+)
+
+func defaultJobs() int { return runtime.NumCPU() }
+
+// writeSummary prints what each stage cost and what reached the final
+// image from where: the builder stages' work, and the layers that cross
+// into the target (their size and the stage they were copied from).
+func writeSummary(w io.Writer, s solver.Summary) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "STAGE\tTIME\tSTEPS\tCACHED")
+	for _, st := range s.Stages {
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\n", st.Name, st.Time.Round(time.Millisecond), st.Steps, st.Cached)
+	}
+	for _, name := range s.Skipped {
+		fmt.Fprintf(tw, "%s\tskipped\t\t\n", name)
+	}
+	tw.Flush()
+	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "IMAGE (stage %s)\tSIZE\tFROM\n", s.Target)
+	var total int64
+	for _, l := range s.Layers {
+		txt := l.CreatedBy
+		if len(txt) > 60 {
+			txt = txt[:57] + "..."
+		}
+		size := "?"
+		if l.Size >= 0 {
+			size = progress.Size(l.Size)
+			total += l.Size
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", txt, size, l.From)
+	}
+	fmt.Fprintf(tw, "%d new layers on %d base layers\t%s\t\n", len(s.Layers), s.Base, progress.Size(total))
+	tw.Flush()
+}

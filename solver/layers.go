@@ -1,0 +1,194 @@
+package solver
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"path/filepath"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/kiln-build/kiln/cache"
+	"github.com/kiln-build/kiln/image"
+	"github.com/kiln-build/kiln/progress"
+	"github.com/kiln-build/kiln/snapshot"
+	"github.com/kiln-build/kiln/source"
+	"github.com/kiln-build/kiln/store"
+	"golang.org/x/sync/singleflight"
+)
+
+// layerStore is the step cache: it answers a step's cache key with a layer
+// (a local snapshot, or a blob in a --cache-from cache, fetched and
+// extracted only when a later step needs its files) and records the layers
+// of steps that ran.
+type layerStore struct {
+	st      *store.Store
+	snaps   snapshot.Snapshotter
+	index   *cache.Index
+	remotes []*cache.Remote
+	sink    progress.Sink
+	pulls   singleflight.Group
+}
+
+func newLayerStore(st *store.Store, sn snapshot.Snapshotter, idx *cache.Index, remotes []*cache.Remote, sink progress.Sink) *layerStore {
+	return &layerStore{st: st, snaps: sn, index: idx, remotes: remotes, sink: sink}
+}
+
+// lookup finds the layer of the step key: locally, else in a remote cache.
+func (ls *layerStore) lookup(key string) (image.Layer, bool) {
+	r, ok, err := ls.index.Get(key)
+	if err != nil || !ok || !ls.snaps.Exists(r.Snapshot) {
+		return ls.remoteLayer(key)
+	}
+	ls.snaps.Touch(r.Snapshot)
+	dir := ls.snaps.Path(r.Snapshot)
+	if r.Bytes == 0 { // a record from before sizes were kept
+		r.Bytes = contentSize(dir)
+		_ = ls.index.Put(key, r)
+	}
+	l := image.Layer{Dir: dir, Key: key, Created: r.Created, Size: r.Bytes}
+	if r.Blob != "" {
+		d, err1 := v1.NewHash(r.Blob)
+		diff, err2 := v1.NewHash(r.DiffID)
+		if err1 == nil && err2 == nil && ls.st.HasBlob(d) {
+			l.DiffID = diff
+			l.Blob = v1.Descriptor{Digest: d, Size: r.Size, MediaType: types.MediaType(r.Media)}
+		}
+	}
+	return l, true
+}
+
+// remoteLayer answers a step from a --cache-from cache: the layer is known
+// by its blob only (no Dir) until materialize.
+func (ls *layerStore) remoteLayer(key string) (image.Layer, bool) {
+	for _, r := range ls.remotes {
+		rec, ok := r.Lookup(key)
+		if !ok {
+			continue
+		}
+		diff, err := v1.NewHash(rec.DiffID)
+		if err != nil {
+			continue
+		}
+		return image.Layer{Key: key, DiffID: diff, Blob: rec.Blob, Created: rec.Created}, true
+	}
+	return image.Layer{}, false
+}
+
+// make runs fn on a fresh snapshot over lowers (top first) and commits the
+// change as the layer of step key.
+func (ls *layerStore) make(ctx context.Context, key string, lowers []string, fn func(root string) error) (image.Layer, error) {
+	a, err := ls.snaps.Prepare(ctx, lowers)
+	if err != nil {
+		return image.Layer{}, err
+	}
+	defer a.Release()
+	if err := fn(a.Root()); err != nil {
+		return image.Layer{}, err
+	}
+	// the snapshot is complete on disk before the index names it
+	if err := a.Commit(ctx, key); err != nil {
+		return image.Layer{}, err
+	}
+	if err := a.Release(); err != nil {
+		return image.Layer{}, err
+	}
+	now := time.Now().UTC()
+	dir := ls.snaps.Path(key)
+	size := contentSize(dir)
+	if err := ls.index.Put(key, cache.Record{Snapshot: key, Created: now, Bytes: size}); err != nil {
+		return image.Layer{}, err
+	}
+	return image.Layer{Dir: dir, Key: key, Created: now, Size: size}, nil
+}
+
+// lowers returns img's layer dirs (top first), first fetching and
+// extracting any layer known only from a remote cache.
+func (ls *layerStore) lowers(ctx context.Context, img *image.Image) ([]string, error) {
+	for i := range img.Layers {
+		if img.Layers[i].Dir == "" {
+			if err := ls.materialize(ctx, &img.Layers[i]); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return img.Lowers(), nil
+}
+
+// materialize makes a remote-cache layer local: blob into the store, files
+// into the snapshot named by its key, and a local cache record.
+func (ls *layerStore) materialize(ctx context.Context, l *image.Layer) error {
+	_, err, _ := ls.pulls.Do(l.Key, func() (any, error) {
+		if err := ls.fetchBlob(ctx, l); err != nil {
+			return nil, err
+		}
+		if err := source.ExtractBlob(ctx, ls.st, ls.snaps, l.Blob.Digest, l.Key); err != nil {
+			return nil, err
+		}
+		return nil, ls.index.Put(l.Key, cache.Record{Snapshot: l.Key, Created: l.Created, DiffID: l.DiffID.String(),
+			Blob: l.Blob.Digest.String(), Media: string(l.Blob.MediaType), Size: l.Blob.Size,
+			Bytes: contentSize(ls.snaps.Path(l.Key))})
+	})
+	if err != nil {
+		return fmt.Errorf("cache layer %s: %w", l.Blob.Digest, err)
+	}
+	l.Dir = ls.snaps.Path(l.Key)
+	return nil
+}
+
+// fetchBlob copies a remote-cache layer's blob into the store.
+func (ls *layerStore) fetchBlob(ctx context.Context, l *image.Layer) error {
+	if ls.st.HasBlob(l.Blob.Digest) {
+		return nil
+	}
+	for _, r := range ls.remotes {
+		rec, ok := r.Lookup(l.Key)
+		if !ok {
+			continue
+		}
+		rc, err := r.Fetch(rec)
+		if err != nil {
+			return err
+		}
+		progress.Notef(ls.sink, "pulling cached layer %s", l.Blob.Digest.Hex[:12])
+		_, _, err = ls.st.WriteBlob(rc, l.Blob.Digest)
+		rc.Close()
+		return err
+	}
+	return fmt.Errorf("no cache source has it")
+}
+
+// record remembers the blobs of exported layers, so the next export of the
+// same steps does not tar them again.
+func (ls *layerStore) record(layers []image.Layer) error {
+	for _, l := range layers {
+		if l.Key == "" || l.Blob.Digest.Hex == "" {
+			continue
+		}
+		if err := ls.index.SetLayer(l.Key, l.DiffID.String(), l.Blob.Digest.String(), string(l.Blob.MediaType), l.Blob.Size); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// contentSize adds up the regular files of a (small) layer dir.
+func contentSize(dir string) int64 {
+	var n int64
+	filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			if fi, err := d.Info(); err == nil {
+				n += fi.Size()
+			}
+		}
+		return nil
+	})
+	return n
+}
+
+// uniqueKey is a key that never hits: for steps whose inputs kiln cannot
+// pin down (ADD of a URL).
+func uniqueKey(parent, kind string) string {
+	return cache.NewKey(parent, kind).Add("nonce", fmt.Sprint(time.Now().UnixNano())+randomID()).String()
+}

@@ -1,0 +1,191 @@
+package solver
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	goruntime "runtime"
+	"strings"
+
+	"github.com/kiln-build/kiln/cache"
+	"github.com/kiln-build/kiln/plan"
+	"github.com/kiln-build/kiln/progress"
+	"github.com/kiln-build/kiln/runtime"
+	"github.com/kiln-build/kiln/snapshot"
+	"github.com/kiln-build/kiln/source"
+)
+
+// Option configures Build.
+type Option func(*options) error
+
+type options struct {
+	contextDir     string // "" = no context (a Dockerfile from stdin, no dir)
+	dockerfile     string // path of the Dockerfile on disk
+	dockerfileData []byte // or its content (stdin)
+	target         string
+	buildArgs      map[string]string
+	labels         map[string]string
+	jobs           int
+	runtime        string // OCI runtime binary; "" = libcontainer in-process
+	sink           progress.Sink
+	noCache        bool
+	noCacheFilter  []string
+	secrets        map[string][]byte
+	cacheFrom      []cache.Spec
+	pull           bool
+	snapshotter    snapshot.Kind
+
+	// test seams
+	executor runtime.Executor
+	sources  []source.Option
+}
+
+// makeOptions applies opts over the defaults, in one place.
+func makeOptions(contextDir string, opts []Option) (*options, error) {
+	o := &options{contextDir: contextDir, jobs: goruntime.NumCPU(), sink: progress.Discard,
+		buildArgs: map[string]string{}, secrets: map[string][]byte{}}
+	for _, opt := range opts {
+		if err := opt(o); err != nil {
+			return nil, err
+		}
+	}
+	if o.dockerfile == "" && o.dockerfileData == nil {
+		if contextDir == "" {
+			return nil, fmt.Errorf("no Dockerfile: give a context directory or a Dockerfile")
+		}
+		o.dockerfile = filepath.Join(contextDir, "Dockerfile")
+	}
+	if contextDir != "" {
+		fi, err := os.Stat(contextDir)
+		if err != nil || !fi.IsDir() {
+			return nil, fmt.Errorf("build context %s: not a directory", contextDir)
+		}
+	}
+	return o, nil
+}
+
+// WithDockerfile reads the Dockerfile at path (default CONTEXT/Dockerfile).
+// Its <path>.dockerignore takes precedence over the context's.
+func WithDockerfile(path string) Option {
+	return func(o *options) error { o.dockerfile = path; return nil }
+}
+
+// WithDockerfileContent uses data as the Dockerfile (read from stdin, say).
+func WithDockerfileContent(data []byte) Option {
+	return func(o *options) error { o.dockerfileData = data; return nil }
+}
+
+// WithTarget builds the named stage (default: the last).
+func WithTarget(stage string) Option {
+	return func(o *options) error { o.target = stage; return nil }
+}
+
+// WithBuildArgs sets build arguments (--build-arg).
+func WithBuildArgs(args map[string]string) Option {
+	return func(o *options) error {
+		for k, v := range args {
+			o.buildArgs[k] = v
+		}
+		return nil
+	}
+}
+
+// WithLabels sets labels on the target image (--label).
+func WithLabels(labels map[string]string) Option {
+	return func(o *options) error { o.labels = labels; return nil }
+}
+
+// WithJobs bounds the steps that run at once (default: the CPUs).
+func WithJobs(n int) Option {
+	return func(o *options) error {
+		if n < 1 {
+			return fmt.Errorf("--jobs %d: must be at least 1", n)
+		}
+		o.jobs = n
+		return nil
+	}
+}
+
+// WithRuntime runs RUN steps with an external OCI runtime binary (runc, a
+// path) instead of the built-in libcontainer.
+func WithRuntime(name string) Option {
+	return func(o *options) error { o.runtime = name; return nil }
+}
+
+// WithProgress sends the build's events to sink (default: none).
+func WithProgress(sink progress.Sink) Option {
+	return func(o *options) error { o.sink = progress.Or(sink); return nil }
+}
+
+// WithNoCache runs every step, whatever the cache holds (results are still
+// recorded).
+func WithNoCache() Option {
+	return func(o *options) error { o.noCache = true; return nil }
+}
+
+// WithNoCacheFilter ignores the cache for the named stages only.
+func WithNoCacheFilter(stages ...string) Option {
+	return func(o *options) error {
+		for _, s := range stages {
+			for _, one := range strings.Split(s, ",") {
+				if one = strings.TrimSpace(one); one != "" {
+					o.noCacheFilter = append(o.noCacheFilter, strings.ToLower(one))
+				}
+			}
+		}
+		return nil
+	}
+}
+
+// WithSecrets gives RUN --mount=type=secret its values, by id.
+func WithSecrets(secrets map[string][]byte) Option {
+	return func(o *options) error {
+		for k, v := range secrets {
+			o.secrets[k] = v
+		}
+		return nil
+	}
+}
+
+// WithCacheFrom imports build caches, as --cache-from values
+// (type=registry,ref=… or type=local,src=…).
+func WithCacheFrom(values ...string) Option {
+	return func(o *options) error {
+		for _, v := range values {
+			sp, err := cache.ParseSpec("--cache-from", v)
+			if err != nil {
+				return err
+			}
+			o.cacheFrom = append(o.cacheFrom, sp)
+		}
+		return nil
+	}
+}
+
+// WithPull checks the registry for newer base images even when the store
+// has them under their name.
+func WithPull() Option {
+	return func(o *options) error { o.pull = true; return nil }
+}
+
+// WithSnapshotter picks how snapshots are stacked (default: overlay when
+// kiln may mount it, else native copies).
+func WithSnapshotter(kind snapshot.Kind) Option {
+	return func(o *options) error { o.snapshotter = kind; return nil }
+}
+
+// withExecutor runs RUN steps with e (tests).
+func withExecutor(e runtime.Executor) Option {
+	return func(o *options) error { o.executor = e; return nil }
+}
+
+// withSources configures the base image resolver (tests).
+func withSources(opts ...source.Option) Option {
+	return func(o *options) error { o.sources = append(o.sources, opts...); return nil }
+}
+
+// HostPlatform is the platform kiln builds for, as os/arch.
+func HostPlatform() string {
+	os, arch, _ := plan.Platform()
+	return os + "/" + arch
+}

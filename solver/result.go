@@ -1,0 +1,141 @@
+package solver
+
+import (
+	"context"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/kiln-build/kiln/image"
+	"github.com/kiln-build/kiln/plan"
+	"github.com/kiln-build/kiln/snapshot"
+)
+
+// Result is a finished build: the target image (config and layer stack)
+// and what each stage cost. Layers a remote cache answered are known by
+// their blob only until Lowers or FetchBlobs needs them. Close frees the
+// build's temp space.
+type Result struct {
+	Plan   *plan.Plan
+	Image  *image.Image
+	Stages []StageResult // the stages that ran, in dependency order
+	// Epoch is SOURCE_DATE_EPOCH when the build args set it.
+	Epoch  *time.Time
+	layers *layerStore
+	tmp    string
+}
+
+// StageResult is one stage that ran.
+type StageResult struct {
+	Name  string
+	Image *image.Image
+	Stats StageStats
+}
+
+// StageStats is what one stage cost.
+type StageStats struct {
+	Start, End    time.Time
+	Steps, Cached int // steps that made a layer, and how many the cache answered
+}
+
+// Close removes the build's temp space.
+func (r *Result) Close() error {
+	if r == nil || r.tmp == "" {
+		return nil
+	}
+	return os.RemoveAll(r.tmp)
+}
+
+// Snapshots is the snapshotter holding the result's layers.
+func (r *Result) Snapshots() snapshot.Snapshotter { return r.layers.snaps }
+
+// Lowers returns img's layer dirs (top first), fetching and extracting
+// layers known only from a remote cache.
+func (r *Result) Lowers(ctx context.Context, img *image.Image) ([]string, error) {
+	return r.layers.lowers(ctx, img)
+}
+
+// FetchBlobs brings into the store the blobs of img's layers that are
+// known only from a remote cache (their files are not extracted).
+func (r *Result) FetchBlobs(ctx context.Context, img *image.Image) error {
+	for i := range img.Layers {
+		if l := &img.Layers[i]; l.Dir == "" {
+			if err := r.layers.fetchBlob(ctx, l); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// RecordBlobs remembers the exported blobs of layers in the cache, so the
+// next export of the same steps reuses them.
+func (r *Result) RecordBlobs(layers []image.Layer) error { return r.layers.record(layers) }
+
+// Summary is what a build made, for people: each stage's cost, and the
+// target's layers with their origin.
+type Summary struct {
+	Target  string
+	Stages  []StageSummary
+	Skipped []string
+	Layers  []LayerSummary // the layers this build's steps made, bottom first
+	Base    int            // layers that came with the base image
+}
+
+// StageSummary is one stage's line of the summary.
+type StageSummary struct {
+	Name          string
+	Time          time.Duration
+	Steps, Cached int
+}
+
+// LayerSummary is one layer of the target image.
+type LayerSummary struct {
+	CreatedBy string // the instruction, as in the history
+	Size      int64  // bytes of file content; -1 when unknown
+	From      string // the stage (or image) its files came from
+}
+
+// Summary describes the build.
+func (r *Result) Summary() Summary {
+	s := Summary{Target: r.Plan.Target.Ref()}
+	for _, st := range r.Stages {
+		s.Stages = append(s.Stages, StageSummary{Name: st.Name, Time: st.Stats.End.Sub(st.Stats.Start),
+			Steps: st.Stats.Steps, Cached: st.Stats.Cached})
+	}
+	for _, ps := range r.Plan.Skipped {
+		s.Skipped = append(s.Skipped, ps.Ref())
+	}
+	hist := layerHistory(r.Image)
+	for i, l := range r.Image.Layers {
+		if l.Key == "" {
+			s.Base++
+			continue
+		}
+		from := l.Origin
+		if from == "" {
+			from = s.Target
+		}
+		size := l.Size
+		if size == 0 && l.Dir == "" {
+			size = -1
+		}
+		s.Layers = append(s.Layers, LayerSummary{CreatedBy: hist[i], Size: size, From: from})
+	}
+	return s
+}
+
+// layerHistory lines up the image's layers with their created_by text.
+func layerHistory(img *image.Image) []string {
+	var out []string
+	for _, h := range img.Config.History {
+		if h.EmptyLayer {
+			continue
+		}
+		out = append(out, strings.Join(strings.Fields(strings.TrimSuffix(h.CreatedBy, " # buildkit")), " "))
+	}
+	for len(out) < len(img.Layers) {
+		out = append([]string{"(base layer)"}, out...)
+	}
+	return out
+}

@@ -1,0 +1,186 @@
+package solver
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/kiln-build/kiln/cache"
+	"github.com/kiln-build/kiln/dockerfile"
+	"github.com/kiln-build/kiln/plan"
+	"github.com/kiln-build/kiln/progress"
+	"github.com/kiln-build/kiln/snapshot"
+	"github.com/kiln-build/kiln/source"
+	"github.com/kiln-build/kiln/store"
+)
+
+// build is one run of the solver: the plan and the parts every stage
+// shares, each owning one concern.
+type build struct {
+	opts   *options
+	st     *store.Store
+	plan   *plan.Plan
+	sink   progress.Sink
+	sched  *scheduler       // which stage runs when, job slots
+	layers *layerStore      // step cache, snapshots, remote caches
+	files  *contextFiles    // the build context (nil without one)
+	images *source.Resolver // base images and COPY --from images
+	runner *runner          // RUN's executor and per-RUN temp files
+	tmp    string           // the build's temp space
+}
+
+// Build runs the Dockerfile of contextDir (or the one an option names) in
+// st and returns the target stage's image. contextDir may be "" for a
+// Dockerfile without a context (WithDockerfileContent). The Result holds
+// temp space until Close.
+func Build(ctx context.Context, st *store.Store, contextDir string, opts ...Option) (*Result, error) {
+	o, err := makeOptions(contextDir, opts)
+	if err != nil {
+		return nil, err
+	}
+	df, err := o.readDockerfile()
+	if err != nil {
+		return nil, err
+	}
+	if err := checkSyntax(df, o.sink); err != nil {
+		return nil, err
+	}
+	p, err := plan.New(df, plan.Options{BuildArgs: o.buildArgs, Target: o.target})
+	if err != nil {
+		return nil, err
+	}
+	for _, name := range o.noCacheFilter {
+		if p.StageByRef(name) == nil {
+			return nil, fmt.Errorf("--no-cache-filter: no stage %q in %s", name, df.Name)
+		}
+	}
+	b, err := newBuild(ctx, st, o, p)
+	if err != nil {
+		return nil, err
+	}
+	res, err := b.run(ctx)
+	if err != nil {
+		os.RemoveAll(b.tmp)
+		return nil, err
+	}
+	return res, nil
+}
+
+// readDockerfile parses the Dockerfile, named in messages relative to the
+// context when it is inside it ("Dockerfile:7: …").
+func (o *options) readDockerfile() (*dockerfile.File, error) {
+	if o.dockerfileData != nil {
+		return dockerfile.Parse("Dockerfile", bytes.NewReader(o.dockerfileData))
+	}
+	fh, err := os.Open(o.dockerfile)
+	if err != nil {
+		return nil, fmt.Errorf("reading the Dockerfile: %w", err)
+	}
+	defer fh.Close()
+	name := o.dockerfile
+	if o.contextDir != "" {
+		if rel, err := filepath.Rel(o.contextDir, o.dockerfile); err == nil && !strings.HasPrefix(rel, "..") {
+			name = rel
+		}
+	}
+	return dockerfile.Parse(name, fh)
+}
+
+func newBuild(ctx context.Context, st *store.Store, o *options, p *plan.Plan) (*build, error) {
+	sn, err := snapshot.Open(st, o.snapshotter)
+	if err != nil {
+		return nil, err
+	}
+	b := &build{opts: o, st: st, plan: p, sink: o.sink}
+	if b.tmp, err = st.TempDir("build-"); err != nil {
+		return nil, err
+	}
+	remotes, err := pullCaches(ctx, o.cacheFrom, o.sink)
+	if err != nil {
+		os.RemoveAll(b.tmp)
+		return nil, err
+	}
+	idx := cache.Open(filepath.Join(st.Root(), "cache.db"))
+	b.layers = newLayerStore(st, sn, idx, remotes, o.sink)
+	b.sched = newScheduler(p, o.jobs)
+	b.runner = newRunner(b.tmp, o.runtime, o.executor)
+	sopts := append([]source.Option{source.WithProgress(o.sink)}, o.sources...)
+	if o.pull {
+		sopts = append(sopts, source.WithPull())
+	}
+	b.images = source.New(st, sn, sopts...)
+	if o.contextDir != "" {
+		if b.files, err = openContext(o.contextDir, o.dockerfile, idx); err != nil {
+			os.RemoveAll(b.tmp)
+			return nil, err
+		}
+	}
+	return b, nil
+}
+
+// pullCaches reads the --cache-from caches; as in buildx, a missing cache
+// is a warning, not an error.
+func pullCaches(ctx context.Context, specs []cache.Spec, sink progress.Sink) ([]*cache.Remote, error) {
+	var out []*cache.Remote
+	for _, sp := range specs {
+		r, err := cache.Pull(ctx, sp)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			sink.Event(progress.Warning{Message: err.Error()})
+			continue
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// run runs the stages and assembles the result.
+func (b *build) run(ctx context.Context) (*Result, error) {
+	f := b.plan.File
+	for _, w := range f.Warnings {
+		b.sink.Event(progress.Warning{File: f.Name, Line: w.Line, Message: w.Message})
+	}
+	for _, s := range b.plan.Skipped {
+		b.sink.Event(progress.StageSkipped{Stage: s.Ref(), Target: b.plan.Target.Ref()})
+	}
+	img, err := b.sched.run(ctx, b.runStage)
+	if err == nil && b.files != nil {
+		err = b.files.finish(b.sink)
+	}
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{Plan: b.plan, Image: img, layers: b.layers, tmp: b.tmp}
+	if t, ok := b.plan.Epoch(); ok {
+		res.Epoch = &t
+	}
+	for _, s := range b.plan.Order {
+		r := b.sched.results[s]
+		res.Stages = append(res.Stages, StageResult{Name: s.Ref(), Image: r.img, Stats: r.stats})
+	}
+	return res, nil
+}
+
+// checkSyntax handles a "# syntax=" directive: kiln's built-in frontend
+// stands in for docker/dockerfile (a note says so); another frontend is
+// an error, since kiln runs no frontend images.
+func checkSyntax(f *dockerfile.File, sink progress.Sink) error {
+	if f.Syntax == "" {
+		return nil
+	}
+	name := f.Syntax
+	if i := strings.IndexAny(name, ":@"); i >= 0 {
+		name = name[:i]
+	}
+	switch strings.TrimPrefix(strings.TrimPrefix(name, "docker.io/"), "index.docker.io/") {
+	case "docker/dockerfile", "docker/dockerfile-upstream":
+		progress.Notef(sink, "note: %s: # syntax=%s: using kiln's built-in Dockerfile frontend", f.Name, f.Syntax)
+		return nil
+	}
+	return fmt.Errorf("%s: # syntax=%s: kiln only has its built-in Dockerfile frontend (docker/dockerfile)", f.Name, f.Syntax)
+}
