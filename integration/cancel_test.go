@@ -6,6 +6,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -120,4 +121,46 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// TestCancelDuringCopy: an interrupt while a COPY reads a large context
+// ends the build like one during a RUN: exit 130, nothing tagged.
+func TestCancelDuringCopy(t *testing.T) {
+	needSetup(t)
+	root := t.TempDir()
+	dir := project(t, map[string]string{"Dockerfile": "FROM scratch\nCOPY . /ctx/\n"})
+	for i := 0; i < 4; i++ {
+		f, err := os.Create(filepath.Join(dir, "big"+strconv.Itoa(i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.Truncate(512 << 20) // sparse: costs no disk, but every byte is read and hashed
+		f.Close()
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	stderr := &syncBuffer{}
+	done := make(chan int)
+	go func() {
+		done <- cli.Execute(ctx, []string{"--root", root, "build", "-t", "cancelled:copy", dir}, nil, &bytes.Buffer{}, stderr)
+	}()
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(stderr.String(), "COPY . /ctx/") {
+		if time.Now().After(deadline) {
+			t.Fatalf("COPY never started:\n%s", stderr.String())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	cancel()
+	select {
+	case code := <-done:
+		if code != 130 {
+			t.Errorf("interrupted COPY: exit %d, want 130\n%s", code, stderr.String())
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("build did not stop within 15s of the interrupt")
+	}
+	if strings.Contains(kilnIn(t, root, nil, "images").stdout, "cancelled") {
+		t.Error("cancelled build tagged an image")
+	}
 }

@@ -174,8 +174,9 @@ func WithSnapshotter(kind snapshot.Kind) Option {
 	return func(o *options) error { o.snapshotter = kind; return nil }
 }
 
-// withExecutor runs RUN steps with e (tests).
-func withExecutor(e runtime.Executor) Option {
+// WithExecutor runs RUN steps with e instead of kiln's own (WithRuntime is
+// then ignored): a library user's sandbox, or a fake in tests.
+func WithExecutor(e runtime.Executor) Option {
 	return func(o *options) error { o.executor = e; return nil }
 }
 

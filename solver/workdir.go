@@ -2,11 +2,13 @@ package solver
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	securejoin "github.com/cyphar/filepath-securejoin"
 	"github.com/kiln-build/kiln/cache"
@@ -62,8 +64,8 @@ func mkdirAllOwned(root, dir string, uid, gid int) error {
 			if err := os.Mkdir(next, 0o755); err != nil {
 				return err
 			}
-			if err := os.Lchown(next, uid, gid); err != nil {
-				return err
+			if err := os.Lchown(next, uid, gid); err != nil && !(os.Geteuid() != 0 && errors.Is(err, syscall.EPERM)) {
+				return err // an ordinary user without a user namespace keeps its own ids
 			}
 		case err != nil:
 			return err

@@ -21,6 +21,7 @@ var allowed = map[string][]string{
 	"buildcontext":          {},
 	"copier":                {},
 	"runtime":               {},
+	"runtime/runtimetest":   {"runtime"},
 	"store":                 {"archive"},
 	"plan":                  {"dockerfile"},
 	"snapshot":              {"archive", "store"},
