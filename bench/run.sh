@@ -6,16 +6,20 @@
 #
 # Environment: RUNS (default 5, runs per scenario and tool), NOOP_RUNS (default 10),
 #   ONLY="cold noop ..." (subset of scenarios), TOOLS="kiln docker buildkitd buildah",
-#   BENCH_DIR (scratch dir, default /tmp/kiln-bench), ANCHORS (default /tmp/anchors),
-#   SKIP_SETUP=1 (do not call setup-anchors.sh), SKIP_RUN_OVERHEAD=1, OUT (results dir).
+#   BENCH_DIR (scratch dir, default /tmp/kiln-bench), KILN_CONFORMANCE_STATE (the reference
+#   services' state, default /var/cache/kiln-conformance), SKIP_SETUP=1 (do not call
+#   conformance/setup.sh), SKIP_RUN_OVERHEAD=1, OUT (results dir).
 # See bench/README.md for what each scenario measures and how caches are emptied.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd); top=$(dirname "$here")
 export PATH=/usr/local/go/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export GOTOOLCHAIN=local GOFLAGS=-buildvcs=false
 export W=${BENCH_DIR:-/tmp/kiln-bench}
-export A=${ANCHORS:-/tmp/anchors}
-export REG=127.0.0.1:5000
+# the reference services (registry, base images, buildkitd, dockerd, buildah config) come from
+# conformance/setup.sh, the conformance suite's own setup: one script for both
+export A=${KILN_CONFORMANCE_STATE:-/var/cache/kiln-conformance}
+export REGHOST=127.0.0.1:${KILN_CONFORMANCE_REGISTRY_PORT:-5000}
+export REG=$REGHOST/kiln-conformance
 export RUNS=${RUNS:-5} NOOP_RUNS=${NOOP_RUNS:-10}
 OUT=${OUT:-$here/results}
 # /usr/bin/docker is Debian's 20.10 client: a newer CLI without buildx refuses DOCKER_BUILDKIT=1
@@ -98,13 +102,17 @@ case "${1:-}" in
   __noop) exit ;;
 esac
 
-[ "$(id -u)" = 0 ] || { echo "run as root (kiln, buildah and the anchors need it)" >&2; exit 1; }
+[ "$(id -u)" = 0 ] || { echo "run as root (kiln, buildah and the reference services need it)" >&2; exit 1; }
 T0=$SECONDS
 
 # ---------------------------------------------------------------------------------------
-log "setup: anchors (registry + base images, dockerd 20.10, buildkitd, buildah config)"
-setup=$here/setup-anchors.sh
-if [ -z "${SKIP_SETUP:-}" ]; then ANCHORS=$A bash "$setup"; else ANCHORS=$A bash "$setup" status; fi
+log "setup: reference services (registry + base images, buildkitd, dockerd 20.10, buildah config)"
+setup=$top/conformance/setup.sh
+if [ -z "${SKIP_SETUP:-}" ]; then
+  KILN_CONFORMANCE_STATE=$A bash "$setup" packages base registry push buildkit dockerd containers env status
+else
+  KILN_CONFORMANCE_STATE=$A bash "$setup" status
+fi
 need=""
 for p in hyperfine time python3-matplotlib busybox-static; do dpkg -s "$p" >/dev/null 2>&1 || need="$need $p"; done
 [ -z "$need" ] || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $need >/dev/null
@@ -116,7 +124,7 @@ log "setup: build kiln from $top"
 git -C "$top" rev-parse --short HEAD > "$W/kiln-commit" 2>/dev/null || echo unknown > "$W/kiln-commit"
 git -C "$top" status --porcelain -- . ':!bench' | grep -q . && echo "+dirty" >> "$W/kiln-commit" || true
 
-# buildah: private storage under $W, the anchors' containers.conf (runc, cgroupfs) and registries.conf
+# buildah: private storage under $W, the reference containers.conf (runc, cgroupfs) and registries.conf
 cat > "$W/containers/storage.conf" <<EOF
 [storage]
 driver = "overlay"
@@ -139,7 +147,7 @@ done
 grep -q "^FROM $REG/golang" "$C/hello/Dockerfile" || { echo "could not rewrite examples/hello/Dockerfile" >&2; exit 1; }
 
 # CPU-bound work: busybox awk loop, single-threaded, calibrated here to ~2 s
-BB=/bin/busybox; [ -x "$BB" ] || BB=$A/base/busybox-rootfs/bin/busybox
+BB=/bin/busybox
 n=2000000
 while :; do
   s=$( { /usr/bin/time -f %U $BB awk "BEGIN{for(i=0;i<$n;i++)s+=i; print s}" >/dev/null; } 2>&1 )

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# conformance/setup.sh -- reference services for kiln's differential conformance suite.
+# conformance/setup.sh -- reference services for kiln's differential conformance suite and its
+# side-by-side benchmarks (bench/run.sh): the one setup script for both.
 #
 # Debian 12 (bookworm), as root.  Needs only Debian packages (apt), the Go toolchain in
 # /usr/local/go and the Go module proxy.  Everything lives under the state dir
@@ -8,7 +9,8 @@
 # everything (~6-8 min, mostly `go build` of BuildKit).
 #
 # Usage: conformance/setup.sh [step ...]
-#   steps: packages base registry push buildkit env status stop clean
+#   steps: packages base registry push buildkit env status stop clean, and for bench/run.sh
+#   also dockerd (docker 20.10) and containers (buildah config)
 #   (default: packages base registry push buildkit env status)
 #
 # Results (also written to $STATE/env, which the Go test reads for its defaults):
@@ -260,6 +262,67 @@ EOF
 }
 
 # ---------------------------------------------------------------------------------------
+# The bench's other peers (bench/run.sh asks for these steps; the conformance suite does not):
+# docker 20.10 (Debian docker.io, BuildKit v0.8 inside) and buildah, each with private state here.
+need_pkgs() {
+  local missing="" p
+  for p in "$@"; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
+  [ -z "$missing" ] && return 0
+  log "packages: installing$missing"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null
+}
+
+DOCKER_SOCK=$S/docker.sock
+docker_up() { DOCKER_HOST=unix://$DOCKER_SOCK /usr/bin/docker version >/dev/null 2>&1; }
+step_dockerd() {
+  docker_up && { log "dockerd already up"; return 0; }
+  need_pkgs docker.io
+  log "dockerd $(dpkg-query -W -f '${Version}' docker.io)"
+  mkdir -p "$S/docker" "$S/docker-exec"
+  cat > "$S/daemon.json" <<JSON
+{
+  "data-root": "$S/docker",
+  "exec-root": "$S/docker-exec",
+  "pidfile": "$S/dockerd.pid",
+  "hosts": ["unix://$DOCKER_SOCK"],
+  "insecure-registries": ["$REGHOST"],
+  "storage-driver": "overlay2",
+  "iptables": false,
+  "ip-masq": false,
+  "features": { "buildkit": true }
+}
+JSON
+  PATH=/usr/sbin:/usr/bin:/sbin:/bin setsid nohup /usr/sbin/dockerd --config-file "$S/daemon.json" \
+    > "$S/dockerd.log" 2>&1 < /dev/null &
+  for _ in $(seq 100); do docker_up && return 0; sleep 0.3; done
+  echo "dockerd did not come up; see $S/dockerd.log" >&2; tail -20 "$S/dockerd.log" >&2; return 1
+}
+
+# buildah: config under $S/containers, selected by CONTAINERS_* environment variables
+step_containers() {
+  need_pkgs buildah
+  log "buildah $(buildah --version | awk '{print $3}'): config in $S/containers"
+  mkdir -p "$S/containers"
+  cat > "$S/containers/registries.conf" <<CONF
+unqualified-search-registries = []
+[[registry]]
+location = "$REGHOST"
+insecure = true
+CONF
+  cat > "$S/containers/containers.conf" <<CONF
+[containers]
+# CAP_SYS_RESOURCE may be missing from the bounding set: podman's default (raise nofile/nproc
+# to the maximum) then fails with "setrlimit ... Operation not permitted"; ask for less.
+default_ulimits = ["nofile=$(ulimit -Hn):$(ulimit -Hn)", "nproc=32768:32768"]
+[engine]
+# crun 1.8 refuses the cgroup v1 + v2 hybrid layout; runc 1.1 works.
+runtime = "runc"
+cgroup_manager = "cgroupfs"
+events_logger = "file"
+CONF
+}
+
+# ---------------------------------------------------------------------------------------
 step_env() {
   cat > "$S/env" <<EOF
 REGISTRY=$REGISTRY
@@ -272,6 +335,7 @@ EOF
 step_status() {
   registry_up && echo "registry:  up ($REGHOST), images under $REGISTRY/" || echo "registry:  down"
   buildkit_up && echo "buildkitd: up (unix://$BK_SOCK, $("$S/bin/buildkitd" --version | awk '{print $3}'))" || echo "buildkitd: down"
+  docker_up && echo "dockerd:   up (unix://$DOCKER_SOCK)" || echo "dockerd:   down (bench only)"
 }
 
 stop_pid() {
@@ -284,7 +348,7 @@ stop_pid() {
   fi
   rm -f "$S/$f.pid"
 }
-step_stop() { stop_pid buildkitd; stop_pid registry; }
+step_stop() { stop_pid dockerd; stop_pid buildkitd; stop_pid registry; }
 
 # stop our services and delete all state; the next run starts from zero
 step_clean() {

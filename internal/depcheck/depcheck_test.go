@@ -34,7 +34,7 @@ var allowed = map[string][]string{
 	// the CLI parses flags, calls the library and renders: at most 5 kiln packages
 	"internal/cli":      {"cache", "export", "progress", "solver", "store"},
 	"cmd/kiln":          {"internal/cli", "runtime"},
-	"examples/library":  {"export", "progress", "solver", "store"},
+	"examples/library":  {"export", "progress", "runtime", "solver", "store"},
 	"integration":       {"*"},
 	"conformance":       {"*"},
 	"internal/depcheck": {"*"},
