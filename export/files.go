@@ -34,19 +34,5 @@ func Local(ctx context.Context, sn snapshot.Snapshotter, lowers []string, dir st
 		return err
 	}
 	defer v.Release()
-	return CopyTree(ctx, v.Root(), abs)
-}
-
-// CopyTree copies the files of src into dst, keeping everything (owners,
-// modes, links, xattrs), through a tar stream.
-func CopyTree(ctx context.Context, src, dst string) error {
-	pr, pw := io.Pipe()
-	go func() { pw.CloseWithError(archive.WriteLayer(ctx, pw, src)) }()
-	var opts []archive.ApplyOption
-	if os.Geteuid() != 0 {
-		opts = append(opts, archive.WithNoSameOwner())
-	}
-	_, err := archive.Apply(ctx, dst, pr, opts...)
-	pr.CloseWithError(err)
-	return err
+	return archive.CopyTree(ctx, v.Root(), abs)
 }

@@ -40,7 +40,7 @@ func Import(ctx context.Context, st *store.Store, src, ref string, changes []str
 	}
 	defer a.Release()
 	if fi.IsDir() {
-		err = CopyTree(ctx, src, a.Root())
+		err = archive.CopyTree(ctx, src, a.Root())
 	} else {
 		err = extractTarball(ctx, src, a.Root())
 	}

@@ -26,31 +26,11 @@ func TestCancelDuringRun(t *testing.T) {
 	}
 	snapsBefore := dirNames(t, filepath.Join(root, "snapshots"))
 	dir := project(t, map[string]string{"Dockerfile": "FROM busybox\nRUN echo started; sleep 100\n"})
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	stderr := &syncBuffer{}
-	done := make(chan int)
-	go func() {
-		done <- cli.Execute(ctx, []string{"--root", root, "build", "-t", "cancelled:1", dir}, nil, &bytes.Buffer{}, stderr)
-	}()
-	deadline := time.Now().Add(20 * time.Second)
-	for !strings.Contains(stderr.String(), "started") {
-		if time.Now().After(deadline) {
-			t.Fatalf("RUN never started:\n%s", stderr.String())
-		}
-		time.Sleep(20 * time.Millisecond)
+	b := startKiln(t, root, "build", "-t", "cancelled:1", dir)
+	b.waitFor(t, "started")
+	if code := b.interrupt(t, 10*time.Second); code != 130 {
+		t.Fatalf("cancelled build: exit %d, want 130", code)
 	}
-	start := time.Now()
-	cancel()
-	select {
-	case code := <-done:
-		if code == 0 {
-			t.Fatal("cancelled build succeeded")
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("build did not stop within 10s of the interrupt")
-	}
-	t.Logf("stopped %v after the interrupt", time.Since(start))
 	if m := mountsUnder(t, root); len(m) > 0 {
 		t.Errorf("mounts left behind: %v", m)
 	}
@@ -137,30 +117,69 @@ func TestCancelDuringCopy(t *testing.T) {
 		f.Truncate(512 << 20) // sparse: costs no disk, but every byte is read and hashed
 		f.Close()
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	stderr := &syncBuffer{}
-	done := make(chan int)
-	go func() {
-		done <- cli.Execute(ctx, []string{"--root", root, "build", "-t", "cancelled:copy", dir}, nil, &bytes.Buffer{}, stderr)
-	}()
-	deadline := time.Now().Add(20 * time.Second)
-	for !strings.Contains(stderr.String(), "COPY . /ctx/") {
-		if time.Now().After(deadline) {
-			t.Fatalf("COPY never started:\n%s", stderr.String())
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	cancel()
-	select {
-	case code := <-done:
-		if code != 130 {
-			t.Errorf("interrupted COPY: exit %d, want 130\n%s", code, stderr.String())
-		}
-	case <-time.After(15 * time.Second):
-		t.Fatal("build did not stop within 15s of the interrupt")
+	b := startKiln(t, root, "build", "-t", "cancelled:copy", dir)
+	b.waitFor(t, "COPY . /ctx/")
+	if code := b.interrupt(t, 15*time.Second); code != 130 {
+		t.Errorf("interrupted COPY: exit %d, want 130\n%s", code, b.stderr.String())
 	}
 	if strings.Contains(kilnIn(t, root, nil, "images").stdout, "cancelled") {
 		t.Error("cancelled build tagged an image")
+	}
+}
+
+// background is a kiln command running in a goroutine, to be interrupted.
+type background struct {
+	cancel context.CancelFunc
+	stderr *syncBuffer
+	done   chan int
+}
+
+// startKiln starts a kiln command on the store at root.
+func startKiln(t *testing.T, root string, args ...string) *background {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	b := &background{cancel: cancel, stderr: &syncBuffer{}, done: make(chan int, 1)}
+	go func() {
+		b.done <- cli.Execute(ctx, append([]string{"--root", root}, args...), nil, &bytes.Buffer{}, b.stderr)
+	}()
+	return b
+}
+
+// waitFor waits until the command has printed text.
+func (b *background) waitFor(t *testing.T, text string) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(b.stderr.String(), text) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%q never printed:\n%s", text, b.stderr.String())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// exited returns the exit code if the command has ended.
+func (b *background) exited() (int, bool) {
+	select {
+	case code := <-b.done:
+		return code, true
+	default:
+		return 0, false
+	}
+}
+
+// interrupt cancels the command (Ctrl-C) and returns its exit code; the
+// test fails if it does not end within d.
+func (b *background) interrupt(t *testing.T, d time.Duration) int {
+	t.Helper()
+	start := time.Now()
+	b.cancel()
+	select {
+	case code := <-b.done:
+		t.Logf("stopped %v after the interrupt", time.Since(start).Round(time.Millisecond))
+		return code
+	case <-time.After(d):
+		t.Fatalf("the command did not stop within %v of the interrupt", d)
+		return -1
 	}
 }

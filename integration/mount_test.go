@@ -107,36 +107,16 @@ func TestCacheMountLocks(t *testing.T) {
 	}
 	defer held.Unlock()
 	waits := project(t, map[string]string{"Dockerfile": "FROM busybox\nRUN --mount=type=cache,id=c2,target=/c,sharing=locked echo did-$((40+2))\n"})
-	ctx2, cancel2 := context.WithCancel(context.Background())
-	defer cancel2()
-	stderr := &syncBuffer{}
-	done := make(chan int)
-	go func() {
-		done <- cli.Execute(ctx2, []string{"--root", root, "build", waits}, nil, &bytes.Buffer{}, stderr)
-	}()
-	deadline := time.Now().Add(20 * time.Second)
-	for !strings.Contains(stderr.String(), "RUN --mount") {
-		if time.Now().After(deadline) {
-			t.Fatalf("RUN never started:\n%s", stderr.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	b := startKiln(t, root, "build", waits)
+	b.waitFor(t, "RUN --mount")
 	time.Sleep(300 * time.Millisecond)
-	select {
-	case code := <-done:
-		t.Fatalf("build did not wait for the held lock (exit %d):\n%s", code, stderr.String())
-	default:
+	if code, ok := b.exited(); ok {
+		t.Fatalf("build did not wait for the held lock (exit %d):\n%s", code, b.stderr.String())
 	}
-	cancel2()
-	select {
-	case code := <-done:
-		if code != 130 {
-			t.Errorf("interrupted lock wait: exit %d, want 130\n%s", code, stderr.String())
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("build waiting for a cache lock ignored the interrupt")
+	if code := b.interrupt(t, 10*time.Second); code != 130 {
+		t.Errorf("interrupted lock wait: exit %d, want 130\n%s", code, b.stderr.String())
 	}
-	if strings.Contains(stderr.String(), "did-42") {
+	if strings.Contains(b.stderr.String(), "did-42") {
 		t.Error("the RUN ran while another process held its cache lock")
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -102,27 +101,12 @@ func (n *native) merge(ctx context.Context, prefix string, lowers []string) (*na
 		return nil, fmt.Errorf("snapshot: %w", err)
 	}
 	for i := len(lowers) - 1; i >= 0; i-- {
-		if err := applyDir(ctx, a.root, lowers[i]); err != nil {
+		if err := archive.CopyTree(ctx, lowers[i], a.root); err != nil {
 			os.RemoveAll(dir)
 			return nil, fmt.Errorf("snapshot: copying %s: %w", lowers[i], err)
 		}
 	}
 	return a, nil
-}
-
-// applyDir applies the layer in overlay format at src onto root, with the
-// meaning of a merged view (whiteouts delete, opaque dirs hide), through
-// the same tar conversion an export uses.
-func applyDir(ctx context.Context, root, src string) error {
-	pr, pw := io.Pipe()
-	go func() { pw.CloseWithError(archive.WriteLayer(ctx, pw, src)) }()
-	var opts []archive.ApplyOption
-	if os.Geteuid() != 0 {
-		opts = append(opts, archive.WithNoSameOwner())
-	}
-	_, err := archive.Apply(ctx, root, pr, opts...)
-	pr.CloseWithError(err)
-	return err
 }
 
 func (a *nativeActive) Root() string { return a.root }
