@@ -42,7 +42,12 @@ func OCIArchive(st *store.Store, desc v1.Descriptor, names []string, w io.Writer
 		// as buildx and containerd: ref.name is the tag, the full name is
 		// in io.containerd.image.name
 		d := desc
-		d.Annotations = map[string]string{store.RefNameAnnotation: tagOf(n), "io.containerd.image.name": n}
+		d.Annotations = map[string]string{}
+		for k, v := range desc.Annotations {
+			d.Annotations[k] = v
+		}
+		d.Annotations[store.RefNameAnnotation] = tagOf(n)
+		d.Annotations["io.containerd.image.name"] = n
 		idx.Manifests = append(idx.Manifests, d)
 	}
 	ib, _ := json.Marshal(idx)

@@ -48,6 +48,11 @@ func ParseCompression(s string) (Compression, error) {
 // the manifest's descriptor. Layers that already have a blob are reused as
 // they are.
 func Commit(ctx context.Context, st *store.Store, img *image.Image, comp Compression, opts ...archive.WriteOption) (v1.Descriptor, error) {
+	return commit(ctx, st, img, comp, nil, opts...)
+}
+
+// commit is Commit with annotations on the manifest.
+func commit(ctx context.Context, st *store.Store, img *image.Image, comp Compression, annotations map[string]string, opts ...archive.WriteOption) (v1.Descriptor, error) {
 	if err := EnsureBlobs(ctx, st, img.Layers, comp, opts...); err != nil {
 		return v1.Descriptor{}, err
 	}
@@ -73,7 +78,8 @@ func Commit(ctx context.Context, st *store.Store, img *image.Image, comp Compres
 		return v1.Descriptor{}, err
 	}
 	m := v1.Manifest{SchemaVersion: 2, MediaType: types.OCIManifestSchema1,
-		Config: v1.Descriptor{MediaType: types.OCIConfigJSON, Digest: cd, Size: int64(len(raw))}}
+		Config:      v1.Descriptor{MediaType: types.OCIConfigJSON, Digest: cd, Size: int64(len(raw))},
+		Annotations: annotations}
 	for _, l := range img.Layers {
 		m.Layers = append(m.Layers, l.Blob)
 	}

@@ -8,7 +8,7 @@ import (
 // Output is one --output of kiln build, as buildx spells it.
 type Output struct {
 	Type string // image, oci, docker, tar, local, registry
-	Dest string // file or dir; "-" = stdout for archives
+	Dest string // file or dir; "-" = stdout for archives; docker without dest loads into the daemon
 	Push bool
 	Name string // name=… overrides the -t tags for this output
 	// RewriteTimestamp clamps file mtimes in the build's layers to
@@ -53,7 +53,9 @@ func ParseOutput(s string) (Output, error) {
 	}
 	switch o.Type {
 	case "image", "registry":
-	case "oci", "docker", "tar":
+	case "docker":
+		// no dest: load into the docker daemon (--load), as buildx
+	case "oci", "tar":
 		if o.Dest == "" {
 			return o, fmt.Errorf("--output %q: type=%s needs dest=FILE (or dest=-)", s, o.Type)
 		}

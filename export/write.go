@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/kiln-build/kiln/archive"
@@ -18,11 +19,12 @@ import (
 type Option func(*options) error
 
 type options struct {
-	tags    []string
-	comp    Compression
-	cacheTo []cache.Spec
-	sink    progress.Sink
-	stdout  io.Writer
+	tags        []string
+	annotations Annotations
+	comp        Compression
+	cacheTo     []cache.Spec
+	sink        progress.Sink
+	stdout      io.Writer
 }
 
 func makeOptions(opts []Option) (*options, error) {
@@ -46,6 +48,20 @@ func WithTags(tags ...string) Option {
 			}
 			o.tags = append(o.tags, n)
 		}
+		return nil
+	}
+}
+
+// WithAnnotations puts --annotation values on the image manifest and its
+// descriptor.
+func WithAnnotations(a Annotations) Option {
+	return func(o *options) error {
+		for typ := range a {
+			if typ == "index" || typ == "index-descriptor" {
+				return fmt.Errorf("--annotation %s:…: an index is only made for a multi-platform build", typ)
+			}
+		}
+		o.annotations = a
 		return nil
 	}
 }
@@ -89,6 +105,39 @@ type Report struct {
 	ImageID string
 	// Names are the names given to the image in the store.
 	Names []string
+	// Pushed are the references pushed to registries.
+	Pushed []string
+}
+
+// Metadata is the report in buildx's --metadata-file keys.
+func (r Report) Metadata() map[string]any {
+	m := map[string]any{}
+	if r.ImageID != "" {
+		m["containerimage.config.digest"] = r.ImageID
+		m["containerimage.digest"] = r.Manifest.Digest.String()
+		desc := map[string]any{"mediaType": r.Manifest.MediaType, "digest": r.Manifest.Digest.String(), "size": r.Manifest.Size}
+		if len(r.Manifest.Annotations) > 0 {
+			desc["annotations"] = r.Manifest.Annotations
+		}
+		m["containerimage.descriptor"] = desc
+	}
+	names := append(append([]string(nil), r.Names...), r.Pushed...)
+	if len(names) > 0 {
+		m["image.name"] = strings.Join(dedupe(names), ",")
+	}
+	return m
+}
+
+func dedupe(ss []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, s := range ss {
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // Write exports res to every output. Blobs are written first and names
@@ -170,7 +219,10 @@ func (w *writer) commit(ctx context.Context, outs []Output) error {
 	}
 	err := w.res.FetchBlobs(ctx, img)
 	if err == nil {
-		w.rep.Manifest, err = Commit(ctx, w.st, img, w.o.comp, wopts...)
+		w.rep.Manifest, err = commit(ctx, w.st, img, w.o.comp, w.o.annotations["manifest"], wopts...)
+		if d := w.o.annotations["manifest-descriptor"]; len(d) > 0 {
+			w.rep.Manifest.Annotations = d
+		}
 	}
 	if err == nil && len(wopts) == 0 { // rewritten blobs are not the cache's
 		err = w.res.RecordBlobs(img.Layers)
@@ -196,7 +248,21 @@ func (w *writer) output(ctx context.Context, out Output, names []string) error {
 		step := progress.Start(sink, progress.StepInfo{Name: fmt.Sprintf("pushing %v", names)})
 		err := Push(ctx, w.st, desc, names, nil)
 		step.Done(err)
+		if err == nil {
+			w.rep.Pushed = append(w.rep.Pushed, names...)
+		}
 		return err
+	case "docker":
+		if out.Dest != "" {
+			break
+		}
+		step := progress.Start(sink, progress.StepInfo{Name: "loading into the docker daemon at " + DockerHost()})
+		err := DockerLoad(ctx, w.st, desc, names, DockerHost())
+		step.Done(err)
+		if err != nil {
+			return fmt.Errorf("--load: %w", err)
+		}
+		return nil
 	case "local":
 		step := progress.Start(sink, progress.StepInfo{Name: "copying files to " + out.Dest})
 		lowers, err := w.res.Lowers(ctx, w.res.Image)

@@ -11,21 +11,13 @@ import (
 	"time"
 )
 
-// ranSteps lists the steps a build executed (not CACHED), as "stage n/m".
+// ranSteps lists the steps a build executed (not CACHED), as "stage n/m",
+// from its --progress=rawjson events.
 func ranSteps(stderr string) []string {
 	var out []string
-	re := regexp.MustCompile(`^\[([^\]]+)\] (RUN|COPY|ADD|WORKDIR)`)
-	cached := map[string]bool{}
-	for _, l := range strings.Split(stderr, "\n") {
-		if strings.HasSuffix(l, ": CACHED") {
-			cached[strings.TrimSuffix(l, ": CACHED")] = true
-		}
-	}
-	seen := map[string]bool{}
-	for _, l := range strings.Split(stderr, "\n") {
-		if m := re.FindStringSubmatch(l); m != nil && !strings.Contains(l, ": ") && !cached[l] && !seen[l] {
-			seen[l] = true
-			out = append(out, m[1])
+	for _, r := range events(stderr) {
+		if r.Type == "step.done" && regexp.MustCompile(`^(RUN|COPY|ADD|WORKDIR)`).MatchString(r.Name) {
+			out = append(out, r.Stage+" "+strconv.Itoa(r.Index)+"/"+strconv.Itoa(r.Total))
 		}
 	}
 	sort.Strings(out)
@@ -54,7 +46,7 @@ COPY --from=builder /src/built /src/version /
 	})
 	build := func(args ...string) result {
 		t.Helper()
-		r := kilnIn(t, root, nil, append(append([]string{"build", "-t", "c:1"}, args...), dir)...)
+		r := kilnIn(t, root, nil, append(append([]string{"build", "--progress=rawjson", "-t", "c:1"}, args...), dir)...)
 		if r.code != 0 {
 			t.Fatalf("build: %s", r.stderr)
 		}

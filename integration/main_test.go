@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -16,6 +17,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/kiln-build/kiln/internal/cli"
+	"github.com/kiln-build/kiln/progress"
 	"github.com/kiln-build/kiln/runtime"
 	"github.com/kiln-build/kiln/source"
 	"github.com/kiln-build/kiln/store"
@@ -202,4 +204,16 @@ func flatten(t *testing.T, img v1.Image) map[string]entry {
 		body, _ := io.ReadAll(tr)
 		out[strings.TrimSuffix(h.Name, "/")] = entry{typ: h.Typeflag, mode: h.Mode & 0o7777, uid: h.Uid, gid: h.Gid, link: h.Linkname, body: string(body)}
 	}
+}
+
+// events parses the --progress=rawjson records a command printed.
+func events(stderr string) []progress.Record {
+	var out []progress.Record
+	for _, l := range strings.Split(stderr, "\n") {
+		var r progress.Record
+		if strings.HasPrefix(l, "{") && json.Unmarshal([]byte(l), &r) == nil {
+			out = append(out, r)
+		}
+	}
+	return out
 }

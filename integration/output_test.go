@@ -56,13 +56,20 @@ func TestOutputs(t *testing.T) {
 		t.Errorf("OCI archive files: %+v", f)
 	}
 
-	// an OCI layout dir is a base image: oci-layout:///dir:tag
-	child := project(t, map[string]string{"Dockerfile": "FROM oci-layout://" + layoutDir + ":1\nCOPY --from=oci-layout://" + layoutDir + " /artifact /again\n"})
-	if r := kilnIn(t, t.TempDir(), nil, "build", "-o", filepath.Join(out, "from-layout"), child); r.code != 0 {
+	// an OCI layout dir is a base image through a named context
+	// (--build-context NAME=oci-layout:///dir:tag), as in BuildKit; a
+	// Dockerfile cannot name a host path itself
+	child := project(t, map[string]string{"Dockerfile": "FROM base\nCOPY --from=other /artifact /again\n"})
+	if r := kilnIn(t, t.TempDir(), nil, "build", "--build-context", "base=oci-layout://"+layoutDir+":1",
+		"--build-context", "other=oci-layout://"+layoutDir, "-o", filepath.Join(out, "from-layout"), child); r.code != 0 {
 		t.Fatalf("FROM oci-layout: %s", r.stderr)
 	}
 	if b, _ := os.ReadFile(filepath.Join(out, "from-layout", "again")); string(b) != "built\n" {
 		t.Errorf("FROM oci-layout: /again = %q", b)
+	}
+	direct := project(t, map[string]string{"Dockerfile": "FROM oci-layout://" + layoutDir + ":1\n"})
+	if r := kilnIn(t, t.TempDir(), nil, "build", direct); r.code != 1 || !strings.Contains(r.stderr, "--build-context") {
+		t.Errorf("FROM oci-layout:// in a Dockerfile: exit %d %s", r.code, r.stderr)
 	}
 
 	// docker archive: docker load format

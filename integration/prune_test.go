@@ -44,7 +44,7 @@ func TestPruneFiltersAndDu(t *testing.T) {
 	if r := kilnIn(t, root, nil, "prune", "--keep-storage", "1B"); r.code != 0 || strings.Contains(r.stdout, "removed 0 snapshots") {
 		t.Fatalf("prune --keep-storage=1B: %s %s", r.stdout, r.stderr)
 	}
-	r := kilnIn(t, root, nil, "build", "-t", "p:1", dir)
+	r := kilnIn(t, root, nil, "build", "--progress=rawjson", "-t", "p:1", dir)
 	if r.code != 0 || len(ranSteps(r.stderr)) != 2 {
 		t.Errorf("after pruning the cache both RUNs should run again: %v\n%s", ranSteps(r.stderr), r.stderr)
 	}

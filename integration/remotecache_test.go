@@ -67,7 +67,7 @@ func TestRegistryCacheRoundTrip(t *testing.T) {
 	for _, from := range []string{"type=registry,ref=" + ref, "type=local,src=" + localDir} {
 		b := freshStore()
 		out := filepath.Join(t.TempDir(), "out")
-		r := kilnIn(t, b, nil, "build", "--cache-from", from, "-o", out, dir)
+		r := kilnIn(t, b, nil, "build", "--progress=rawjson", "--cache-from", from, "-o", out, dir)
 		if r.code != 0 {
 			t.Fatalf("build B (%s): %s", from, r.stderr)
 		}
@@ -86,7 +86,7 @@ func TestRegistryCacheRoundTrip(t *testing.T) {
 	// a source change on B: the builder's COPY and RUN run, deps stays cached
 	os.WriteFile(filepath.Join(dir, "src.txt"), []byte("source v2\n"), 0o644)
 	b := freshStore()
-	r := kilnIn(t, b, nil, "build", "--cache-from", "type=registry,ref="+ref, dir)
+	r := kilnIn(t, b, nil, "build", "--progress=rawjson", "--cache-from", "type=registry,ref="+ref, dir)
 	if r.code != 0 {
 		t.Fatal(r.stderr)
 	}

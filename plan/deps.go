@@ -11,6 +11,9 @@ import (
 
 // linkDeps records what st needs: its base stage and every --from source.
 func (p *Plan) linkDeps(st *Stage, byName map[string]*Stage) error {
+	if st.Context != "" {
+		return nil // replaced by a named context: its instructions never run
+	}
 	if st.BaseStage != nil {
 		st.Deps = append(st.Deps, st.BaseStage)
 	}
@@ -51,6 +54,9 @@ func (p *Plan) linkDeps(st *Stage, byName map[string]*Stage) error {
 
 func (p *Plan) stageRef(ref string, byName map[string]*Stage) *Stage {
 	if s, ok := byName[strings.ToLower(ref)]; ok {
+		return s
+	}
+	if s, ok, _ := p.alias(ref, byName); ok && s != nil {
 		return s
 	}
 	if isNumber(ref) {

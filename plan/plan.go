@@ -16,6 +16,9 @@ import (
 type Options struct {
 	BuildArgs map[string]string // --build-arg values
 	Target    string            // --target; "" = last stage
+	// Contexts are the named build contexts, by ContextName (see
+	// contexts.go).
+	Contexts map[string]string
 }
 
 // Plan is a Dockerfile's stage graph, resolved for one build.
@@ -31,6 +34,8 @@ type Plan struct {
 	// override defaults), plus the automatic platform ARGs.
 	Global    map[string]string
 	BuildArgs map[string]string
+	// Contexts are the named build contexts (--build-context).
+	Contexts map[string]string
 }
 
 // Stage is one FROM block.
@@ -42,6 +47,10 @@ type Stage struct {
 	BaseStage *Stage // set when FROM names an earlier stage
 	Deps      []*Stage
 	Images    []string // COPY --from=<image> and RUN --mount from=<image> refs
+	// Context is set when a named build context replaces the whole stage:
+	// its value (a directory, docker-image://…, oci-layout://…), and
+	// the stage's instructions never run.
+	Context string
 	// depLoc is where the stage's Dockerfile names each dependency (a
 	// COPY --from or RUN --mount line; a FROM <stage> has none)
 	depLoc map[*Stage]any
@@ -57,7 +66,10 @@ func (s *Stage) Ref() string {
 
 // New plans f for opts.
 func New(f *dockerfile.File, opts Options) (*Plan, error) {
-	p := &Plan{File: f, BuildArgs: opts.BuildArgs}
+	p := &Plan{File: f, BuildArgs: opts.BuildArgs, Contexts: opts.Contexts}
+	if err := checkContexts(opts.Contexts); err != nil {
+		return nil, err
+	}
 	if err := p.resolveGlobals(); err != nil {
 		return nil, err
 	}
@@ -78,6 +90,13 @@ func New(f *dockerfile.File, opts Options) (*Plan, error) {
 		}
 		if b, ok := byName[strings.ToLower(st.Base)]; ok {
 			st.BaseStage = b
+		} else if b, ok, err := p.alias(st.Base, byName); err != nil {
+			return nil, p.errorf(st.Inst.Location, "FROM %s: %w", st.Base, err)
+		} else if ok {
+			st.BaseStage = b
+		}
+		if v, ok := p.context(st.Name); ok && st.Name != "" && !strings.HasPrefix(v, "target:") {
+			st.Context, st.BaseStage = v, nil
 		}
 		if st.Name != "" {
 			if _, dup := byName[st.Name]; dup {
@@ -105,7 +124,8 @@ func (p *Plan) errorf(loc any, format string, args ...any) error {
 	return planError(p.File.Name, loc, format, args...)
 }
 
-// StageByRef finds a stage by name (any case) or index, as --from does.
+// StageByRef finds a stage by name (any case) or index, as --from does,
+// or the stage a target:STAGE build context names.
 func (p *Plan) StageByRef(ref string) *Stage {
 	for _, s := range p.Stages {
 		if s.Name != "" && s.Name == strings.ToLower(ref) {
@@ -114,6 +134,11 @@ func (p *Plan) StageByRef(ref string) *Stage {
 	}
 	if i, err := strconv.Atoi(ref); err == nil && i >= 0 && i < len(p.Stages) {
 		return p.Stages[i]
+	}
+	if v, ok := p.context(ref); ok {
+		if target, ok := strings.CutPrefix(v, "target:"); ok {
+			return p.StageByRef(target)
+		}
 	}
 	return nil
 }

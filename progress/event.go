@@ -17,6 +17,9 @@ type StepInfo struct {
 	Stage        string
 	Index, Total int // 1-based position in the stage, and the stage's step count
 	Name         string
+	// Config marks a step that only changes the image config (ENV, CMD,
+	// LABEL, …): quick, no output; displays may show it in one line.
+	Config bool
 }
 
 // Title is how a step is shown in one line: "[builder 2/4] RUN go build".

@@ -34,6 +34,7 @@ type options struct {
 	cacheFrom      []cache.Spec
 	pull           bool
 	snapshotter    snapshot.Kind
+	contexts       map[string]string // named build contexts, by plan.ContextName
 
 	// test seams
 	executor runtime.Executor
@@ -157,6 +158,36 @@ func WithCacheFrom(values ...string) Option {
 				return err
 			}
 			o.cacheFrom = append(o.cacheFrom, sp)
+		}
+		return nil
+	}
+}
+
+// WithBuildContexts sets named build contexts (--build-context
+// NAME=VALUE): VALUE is a directory, docker-image://REF,
+// oci-layout://PATH[:TAG|@DIGEST] or target:STAGE, and replaces the stage
+// or image NAME in FROM, COPY --from and RUN --mount from=.
+func WithBuildContexts(ctxs map[string]string) Option {
+	return func(o *options) error {
+		if o.contexts == nil {
+			o.contexts = map[string]string{}
+		}
+		for k, v := range ctxs {
+			if strings.HasPrefix(v, "oci-layout://") || strings.HasPrefix(v, "docker-image://") || strings.HasPrefix(v, "target:") {
+				o.contexts[plan.ContextName(k)] = v
+				continue
+			}
+			if strings.Contains(v, "://") {
+				return fmt.Errorf("--build-context %s=%s: want a directory, docker-image://REF, oci-layout://PATH or target:STAGE", k, v)
+			}
+			abs, err := filepath.Abs(v)
+			if err != nil {
+				return err
+			}
+			if fi, err := os.Stat(abs); err != nil || !fi.IsDir() {
+				return fmt.Errorf("--build-context %s=%s: not a directory", k, v)
+			}
+			o.contexts[plan.ContextName(k)] = abs
 		}
 		return nil
 	}

@@ -48,12 +48,12 @@ func Build(ctx context.Context, st *store.Store, contextDir string, opts ...Opti
 	if err := checkSyntax(df, o.sink); err != nil {
 		return nil, err
 	}
-	p, err := plan.New(df, plan.Options{BuildArgs: o.buildArgs, Target: o.target})
+	p, err := plan.New(df, plan.Options{BuildArgs: o.buildArgs, Target: o.target, Contexts: o.contexts})
 	if err != nil {
 		return nil, err
 	}
 	for _, name := range o.noCacheFilter {
-		if p.StageByRef(name) == nil {
+		if !hasStage(p, name) {
 			return nil, fmt.Errorf("--no-cache-filter: no stage %q in %s", name, df.Name)
 		}
 	}
@@ -67,6 +67,16 @@ func Build(ctx context.Context, st *store.Store, contextDir string, opts ...Opti
 		return nil, err
 	}
 	return res, nil
+}
+
+// hasStage reports a stage named name, or shown as name ("stage-1").
+func hasStage(p *plan.Plan, name string) bool {
+	for _, s := range p.Stages {
+		if s.Name == name || s.Ref() == name {
+			return true
+		}
+	}
+	return false
 }
 
 // readDockerfile parses the Dockerfile, named in messages relative to the
@@ -107,7 +117,7 @@ func newBuild(ctx context.Context, st *store.Store, o *options, p *plan.Plan) (*
 	b.layers = newLayerStore(st, sn, idx, remotes, o.sink)
 	b.sched = newScheduler(p, o.jobs)
 	b.runner = newRunner(b.tmp, o.runtime, o.executor)
-	sopts := append([]source.Option{source.WithProgress(o.sink)}, o.sources...)
+	sopts := append([]source.Option{source.WithProgress(o.sink), source.WithNamedContexts(o.contexts)}, o.sources...)
 	if o.pull {
 		sopts = append(sopts, source.WithPull())
 	}

@@ -52,6 +52,10 @@ func (b *build) runStage(ctx context.Context, ps *plan.Stage) (*image.Image, err
 	if err := s.from(ctx); err != nil {
 		return nil, err
 	}
+	if ps.Context != "" { // replaced by a named build context
+		r.env, r.key = s.env, s.key
+		return s.img, nil
+	}
 	cmds, err := s.withTriggers(ps.Inst.Commands)
 	if err != nil {
 		return nil, err
@@ -73,10 +77,20 @@ func (b *build) runStage(ctx context.Context, ps *plan.Stage) (*image.Image, err
 	return s.img, nil
 }
 
-// step announces the stage's current step.
-func (s *stage) step(name string) *progress.Step {
+// step announces the stage's current step; config marks one that only
+// changes the image config.
+func (s *stage) step(name string, config bool) *progress.Step {
 	return progress.Start(s.sink, progress.StepInfo{ID: fmt.Sprintf("%s#%d", s.ps.Ref(), s.n+1), Stage: s.ps.Ref(),
-		Index: s.n + 1, Total: s.of, Name: name})
+		Index: s.n + 1, Total: s.of, Name: name, Config: config})
+}
+
+// configOnly reports an instruction that changes only the image config.
+func configOnly(c instructions.Command) bool {
+	switch c.(type) {
+	case *instructions.RunCommand, *instructions.CopyCommand, *instructions.AddCommand, *instructions.WorkdirCommand:
+		return false
+	}
+	return true
 }
 
 // from sets up the stage's starting image: scratch, an earlier stage, or
@@ -84,7 +98,11 @@ func (s *stage) step(name string) *progress.Step {
 func (s *stage) from(ctx context.Context) error {
 	ps := s.ps
 	s.of = len(ps.Inst.Commands) + 1
-	step := s.step("FROM " + ps.Base)
+	name := "FROM " + ps.Base
+	if ps.Context != "" {
+		s.of, name = 1, "FROM "+ps.Context+" (build context "+ps.Name+")"
+	}
+	step := s.step(name, false)
 	err := s.fromBase(ctx)
 	step.Done(err)
 	if err != nil {
@@ -121,7 +139,11 @@ func (s *stage) fromBase(ctx context.Context) error {
 		s.key = parent.key
 		return nil
 	}
-	img, err := s.images.Resolve(ctx, ps.Base)
+	ref := ps.Base
+	if ps.Context != "" {
+		ref = ps.Name // the resolver knows the context by the stage's name
+	}
+	img, err := s.images.Resolve(ctx, ref)
 	if err != nil {
 		return s.errorf(ps.Inst.Location, "FROM %s: %w", ps.Base, err)
 	}
@@ -154,7 +176,7 @@ func (s *stage) dispatch(ctx context.Context, c instructions.Command) error {
 			}
 		}
 	}
-	step := s.step(oneLine(c))
+	step := s.step(oneLine(c), configOnly(c))
 	s.cached = false
 	layers := len(s.img.Layers)
 	err := s.run(ctx, c, step)

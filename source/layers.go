@@ -92,7 +92,16 @@ func ExtractBlob(ctx context.Context, st *store.Store, sn snapshot.Snapshotter, 
 	return nil
 }
 
-// fromLayout opens oci-layout:///path[:tag] (or @digest).
+// fromLayoutRef resolves oci-layout:///path[:tag] (or @digest).
+func (r *Resolver) fromLayoutRef(ctx context.Context, spec, ref string) (*image.Image, error) {
+	img, err := fromLayout(spec)
+	if err != nil {
+		return nil, err
+	}
+	return r.load(ctx, img, ref)
+}
+
+// fromLayout opens /path[:tag] (or @digest) of an OCI layout.
 func fromLayout(spec string) (v1.Image, error) {
 	path, sel := spec, ""
 	if i := strings.LastIndexAny(spec, ":@"); i > strings.LastIndex(spec, "/") {

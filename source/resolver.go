@@ -31,6 +31,7 @@ type Resolver struct {
 	mu       sync.Mutex
 	cache    map[string]*image.Image
 	pull     bool
+	contexts map[string]string // named build contexts
 }
 
 // Option configures a Resolver.
@@ -83,12 +84,12 @@ func (r *Resolver) resolve(ctx context.Context, ref string) (*image.Image, error
 	if strings.EqualFold(ref, "scratch") {
 		return Scratch(), nil
 	}
-	if p, ok := strings.CutPrefix(ref, "oci-layout://"); ok {
-		img, err := fromLayout(p)
-		if err != nil {
-			return nil, err
-		}
-		return r.load(ctx, img, ref)
+	if img, ok, err := r.namedContext(ctx, ref); ok {
+		return img, err
+	}
+	if strings.HasPrefix(ref, "oci-layout://") {
+		// as BuildKit: a Dockerfile may not read host directories itself
+		return nil, fmt.Errorf("%s: an OCI layout on the host is used through a named context: --build-context NAME=%s, then FROM NAME", ref, ref)
 	}
 	full, err := store.Normalize(ref)
 	if err != nil {

@@ -84,8 +84,9 @@ func TestResolveOCILayoutPicksThePlatform(t *testing.T) {
 		layout.WithAnnotations(map[string]string{"org.opencontainers.image.ref.name": "v1"}))
 	lp.AppendImage(want, layout.WithPlatform(v1.Platform{OS: "linux", Architecture: host}),
 		layout.WithAnnotations(map[string]string{"org.opencontainers.image.ref.name": "v1"}))
-	r, _, sn := newResolver(t)
-	img, err := r.Resolve(context.Background(), "oci-layout://"+dir+":v1")
+	r, _, sn := newResolver(t, source.WithNamedContexts(map[string]string{
+		"base": "oci-layout://" + dir + ":v1", "missing": "oci-layout://" + dir + ":nosuch"}))
+	img, err := r.Resolve(context.Background(), "base")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,8 +97,11 @@ func TestResolveOCILayoutPicksThePlatform(t *testing.T) {
 	if len(img.Layers) != 1 || !sn.Exists(snapshot.LayerID(img.Layers[0].DiffID)) {
 		t.Errorf("layer not extracted: %+v", img.Layers)
 	}
-	if _, err := r.Resolve(context.Background(), "oci-layout://"+dir+":nosuch"); err == nil {
+	if _, err := r.Resolve(context.Background(), "missing"); err == nil {
 		t.Error("a missing tag resolved")
+	}
+	if _, err := r.Resolve(context.Background(), "oci-layout://"+dir+":v1"); err == nil || !strings.Contains(err.Error(), "--build-context") {
+		t.Errorf("oci-layout:// named directly: %v", err)
 	}
 }
 

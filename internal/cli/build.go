@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -32,6 +34,15 @@ type buildFlags struct {
 	cacheTo     []string
 	cacheFrom   []string
 	pull        bool
+	progress    string
+	iidfile     string
+	metadata    string
+	load        bool
+	annotations []string
+	contexts    []string
+	provenance  string
+	sbom        string
+	attest      []string
 }
 
 func newBuildCmd(g *globals) *cobra.Command {
@@ -63,7 +74,24 @@ func newBuildCmd(g *globals) *cobra.Command {
 	fl.BoolVar(&f.noCache, "no-cache", false, "run every step, ignoring the cache")
 	fl.StringArrayVar(&f.noCacheFor, "no-cache-filter", nil, "ignore the cache for these stages")
 	fl.StringVar(&f.runtimeName, "runtime", "", "OCI runtime binary for RUN (default: built-in libcontainer)")
+	fl.StringVar(&f.progress, "progress", defaultProgress(), "progress output: auto, tty, plain, rawjson or quiet (default $BUILDKIT_PROGRESS, else auto)")
+	fl.StringVar(&f.iidfile, "iidfile", "", "write the image ID to this file")
+	fl.StringVar(&f.metadata, "metadata-file", "", "write the build's metadata (digests, names) as JSON to this file")
+	fl.BoolVar(&f.load, "load", false, "load the image into the docker daemon ($DOCKER_HOST; shorthand for -o type=docker)")
+	fl.StringArrayVar(&f.annotations, "annotation", nil, "annotation [manifest:|manifest-descriptor:]KEY=VALUE on the image")
+	fl.StringArrayVar(&f.contexts, "build-context", nil, "named context NAME=DIR|docker-image://REF|oci-layout://PATH[:TAG]|target:STAGE")
+	fl.StringVar(&f.provenance, "provenance", "", "provenance attestation (accepted; not attached yet)")
+	fl.StringVar(&f.sbom, "sbom", "", "SBOM attestation (accepted; not attached yet)")
+	fl.StringArrayVar(&f.attest, "attest", nil, "attestation type=provenance|sbom,… (accepted; not attached yet)")
 	return c
+}
+
+// defaultProgress is $BUILDKIT_PROGRESS, as buildx reads it, else auto.
+func defaultProgress() string {
+	if v := os.Getenv("BUILDKIT_PROGRESS"); v != "" {
+		return v
+	}
+	return "auto"
 }
 
 // runBuild turns the flags into solver and export options, builds, exports
@@ -78,39 +106,101 @@ func runBuild(cmd *cobra.Command, g *globals, f *buildFlags, contextDir string) 
 	if err != nil {
 		return err
 	}
-	var sink progress.Sink = progress.Discard
-	if !f.quiet {
-		sink = progress.NewPlain(g.stderr)
+	mode := f.progress
+	if f.quiet {
+		mode = "quiet"
 	}
-	bopts = append(bopts, solver.WithProgress(sink))
-	eopts = append(eopts, export.WithProgress(sink))
+	display, err := progress.NewDisplay(mode, g.stderr)
+	if err != nil {
+		return err
+	}
+	bopts = append(bopts, solver.WithProgress(display))
+	eopts = append(eopts, export.WithProgress(display))
+	f.noteAttestations(display)
 	return g.withStore(func(cmd *cobra.Command, st *store.Store, _ []string) error {
-		res, err := solver.Build(ctx, st, contextDir, bopts...)
+		res, rep, err := buildAndExport(ctx, st, contextDir, bopts, outs, eopts)
+		display.Close()
 		if err != nil {
 			return err
 		}
 		defer res.Close()
-		rep, err := export.Write(ctx, st, res, outs, eopts...)
-		if err != nil {
+		if err := f.writeFiles(g, rep); err != nil {
 			return err
 		}
-		if f.quiet {
+		switch {
+		case f.quiet:
 			if rep.ImageID != "" {
 				fmt.Fprintln(g.stdout, rep.ImageID)
 			}
-			return nil
+		case mode == "rawjson":
+			display.(*progress.JSON).Write("summary", res.Summary())
+		case mode != "quiet":
+			writeSummary(g.stderr, res.Summary())
 		}
-		writeSummary(g.stderr, res.Summary())
 		return nil
 	})(cmd, nil)
+}
+
+// buildAndExport runs the build and its export.
+func buildAndExport(ctx context.Context, st *store.Store, contextDir string, bopts []solver.Option,
+	outs []export.Output, eopts []export.Option) (*solver.Result, export.Report, error) {
+	res, err := solver.Build(ctx, st, contextDir, bopts...)
+	if err != nil {
+		return nil, export.Report{}, err
+	}
+	rep, err := export.Write(ctx, st, res, outs, eopts...)
+	if err != nil {
+		res.Close()
+		return nil, rep, err
+	}
+	return res, rep, nil
+}
+
+// writeFiles writes --iidfile and --metadata-file.
+func (f *buildFlags) writeFiles(g *globals, rep export.Report) error {
+	if f.iidfile != "" {
+		if rep.ImageID == "" {
+			return fmt.Errorf("--iidfile: the outputs made no image (use an image, registry, oci or docker output)")
+		}
+		if err := export.ToFile(f.iidfile, g.stdout, func(w io.Writer) error {
+			_, err := io.WriteString(w, rep.ImageID)
+			return err
+		}); err != nil {
+			return fmt.Errorf("--iidfile %s: %w", f.iidfile, err)
+		}
+	}
+	if f.metadata != "" {
+		if err := export.ToFile(f.metadata, g.stdout, func(w io.Writer) error {
+			enc := json.NewEncoder(w)
+			enc.SetIndent("", "  ")
+			return enc.Encode(rep.Metadata())
+		}); err != nil {
+			return fmt.Errorf("--metadata-file %s: %w", f.metadata, err)
+		}
+	}
+	return nil
+}
+
+// noteAttestations says what becomes of --provenance, --sbom and --attest:
+// accepted, as buildx does, and not attached yet.
+func (f *buildFlags) noteAttestations(sink progress.Sink) {
+	asked := len(f.attest) > 0
+	for _, v := range []string{f.provenance, f.sbom} {
+		if v != "" && v != "false" && v != "0" {
+			asked = true
+		}
+	}
+	if asked {
+		sink.Event(progress.Warning{Message: "attestations (--provenance, --sbom, --attest) are accepted but not attached yet"})
+	}
 }
 
 func (f *buildFlags) solverOptions(g *globals, contextDir string) ([]solver.Option, error) {
 	if err := checkPlatform(f.platform); err != nil {
 		return nil, err
 	}
-	if _, err := os.Stat(contextDir); err != nil {
-		return nil, fmt.Errorf("build context %s: %w", contextDir, err)
+	if fi, err := os.Stat(contextDir); err != nil || !fi.IsDir() {
+		return nil, fmt.Errorf("build context %s: no such directory", contextDir)
 	}
 	buildArgs, err := parseKVs("--build-arg", f.buildArgs, true)
 	if err != nil {
@@ -124,7 +214,12 @@ func (f *buildFlags) solverOptions(g *globals, contextDir string) ([]solver.Opti
 	if err != nil {
 		return nil, err
 	}
+	contexts, err := parseKVs("--build-context", f.contexts, false)
+	if err != nil {
+		return nil, err
+	}
 	opts := []solver.Option{solver.WithBuildArgs(buildArgs), solver.WithLabels(labels), solver.WithSecrets(secrets),
+		solver.WithBuildContexts(contexts),
 		solver.WithTarget(f.target), solver.WithJobs(f.jobs), solver.WithRuntime(f.runtimeName),
 		solver.WithNoCacheFilter(f.noCacheFor...), solver.WithCacheFrom(f.cacheFrom...)}
 	switch f.file {
@@ -167,7 +262,14 @@ func (f *buildFlags) exportOptions(g *globals) ([]export.Output, []export.Option
 		// as docker build --push: the image is in the store and pushed
 		outs = append(outs, export.Output{Type: "image", Push: true})
 	}
-	opts := []export.Option{export.WithTags(f.tags...), export.WithCompression(comp),
+	if f.load {
+		outs = append(outs, export.Output{Type: "docker"})
+	}
+	annotations, err := export.ParseAnnotations(f.annotations)
+	if err != nil {
+		return nil, nil, err
+	}
+	opts := []export.Option{export.WithTags(f.tags...), export.WithCompression(comp), export.WithAnnotations(annotations),
 		export.WithCacheTo(f.cacheTo...), export.WithStdout(g.stdout)}
 	return outs, opts, nil
 }

@@ -65,6 +65,7 @@ func Execute(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		Short:         "kiln builds container images from Dockerfiles, without a daemon",
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       version(),
 	}
 	root.SetArgs(args)
 	root.SetIn(stdin)
@@ -75,7 +76,7 @@ func Execute(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		return fmt.Errorf("%w (see %s --help)", err, c.CommandPath())
 	})
 	root.AddCommand(newBuildCmd(g), newImagesCmd(g), newTagCmd(g), newRmCmd(g), newPushCmd(g),
-		newSaveCmd(g), newLoadCmd(g), newImportCmd(g), newPruneCmd(g), newDuCmd(g))
+		newSaveCmd(g), newLoadCmd(g), newImportCmd(g), newPruneCmd(g), newDuCmd(g), newVersionCmd())
 	if err := root.ExecuteContext(ctx); err != nil {
 		if errors.Is(err, context.Canceled) {
 			fmt.Fprintln(stderr, "kiln: interrupted")
