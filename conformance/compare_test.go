@@ -316,6 +316,9 @@ func compareImages(t *testing.T, c tcase, refTar, kilnTar string) []string {
 		}
 	}
 	_, sde := buildArgsHas(c, "SOURCE_DATE_EPOCH")
+	if c.spec.Timestamps != nil {
+		sde = *c.spec.Timestamps
+	}
 
 	// top level
 	for _, f := range []string{"architecture", "os", "variant", "os.version", "author"} {
