@@ -44,10 +44,11 @@ type caseSpec struct {
 	// RewriteTimestamp exports BuildKit's image with rewrite-timestamp=true and compares mtimes
 	// (with SOURCE_DATE_EPOCH set).
 	RewriteTimestamp bool `json:"rewrite_timestamp"`
-	// Timestamps forces (true) or suppresses (false) comparing created times, history times and
-	// (with rewrite_timestamp) mtimes; by default they are compared when the case passes the
-	// SOURCE_DATE_EPOCH build arg. For a Dockerfile's own `ARG SOURCE_DATE_EPOCH=...` default, or
-	// SOURCE_DATE_EPOCH=context with a local context (no epoch: real build times).
+	// Timestamps true compares created times, history times and every file's mtime (also without
+	// rewrite_timestamp: only cases whose new files all get fixed times can use it), e.g. for a
+	// Dockerfile's own `ARG SOURCE_DATE_EPOCH=...` default; false compares no times, e.g. for
+	// SOURCE_DATE_EPOCH=context with a local context (real build times). Unset: created and
+	// history times with the SOURCE_DATE_EPOCH build arg, mtimes with it and rewrite_timestamp.
 	Timestamps *bool `json:"timestamps"`
 }
 
