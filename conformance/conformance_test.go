@@ -31,6 +31,9 @@ type caseSpec struct {
 	SecretEnv  map[string]string `json:"secret_env"` // id -> content, passed as an env var (env=)
 	// Parent is a subdirectory built first by BuildKit and pushed as $REGISTRY/NAME-parent:latest.
 	Parent string `json:"parent"`
+	// Parents are subdirectories built in this order by BuildKit, each pushed as
+	// $REGISTRY/NAME-DIR:latest (lowercase), for chains of FROM-an-image (ONBUILD of ONBUILD).
+	Parents []string `json:"parents"`
 	// Expect "error": BuildKit rejects the case; kiln must too, naming the same Dockerfile line.
 	Expect string `json:"expect"`
 	Line   int    `json:"line"` // with expect=error: the line both must name (optional)
@@ -41,6 +44,12 @@ type caseSpec struct {
 	// RewriteTimestamp exports BuildKit's image with rewrite-timestamp=true and compares mtimes
 	// (with SOURCE_DATE_EPOCH set).
 	RewriteTimestamp bool `json:"rewrite_timestamp"`
+	// Timestamps true compares created times, history times and every file's mtime (also without
+	// rewrite_timestamp: only cases whose new files all get fixed times can use it), e.g. for a
+	// Dockerfile's own `ARG SOURCE_DATE_EPOCH=...` default; false compares no times, e.g. for
+	// SOURCE_DATE_EPOCH=context with a local context (real build times). Unset: created and
+	// history times with the SOURCE_DATE_EPOCH build arg, mtimes with it and rewrite_timestamp.
+	Timestamps *bool `json:"timestamps"`
 }
 
 type tcase struct {
@@ -154,12 +163,18 @@ func loadCases(t *testing.T) []tcase {
 		if c.spec.Dir != "" {
 			c.dir = filepath.Join("cases", c.spec.Dir)
 		}
-		if _, err := os.Stat(filepath.Join(c.dir, "Dockerfile")); err != nil && c.spec.Dockerfile == "" {
+		if c.spec.Dockerfile == "" && !exists(filepath.Join(c.dir, "Dockerfile")) &&
+			!exists(filepath.Join(c.dir, "dockerfile")) { // BuildKit falls back to lowercase
 			t.Fatalf("case %s: no Dockerfile in %s", c.name, c.dir)
 		}
 		cs = append(cs, c)
 	}
 	return cs
+}
+
+func exists(p string) bool {
+	_, err := os.Lstat(p)
+	return err == nil
 }
 
 func TestConformance(t *testing.T) {
@@ -221,8 +236,13 @@ func runCase(t *testing.T, e *env, c tcase) {
 	prepareContext(t, e, c, ctx)
 
 	if c.spec.Parent != "" {
-		if err := buildParent(e, c, w, ctx); err != nil {
+		if err := buildParent(e, c, w, ctx, c.spec.Parent, "parent"); err != nil {
 			t.Fatalf("building the parent image with BuildKit (harness problem): %v", err)
+		}
+	}
+	for _, p := range c.spec.Parents {
+		if err := buildParent(e, c, w, ctx, p, filepath.Base(p)); err != nil {
+			t.Fatalf("building parent image %s with BuildKit (harness problem): %v", p, err)
 		}
 	}
 	// build both at once
@@ -289,6 +309,8 @@ func prepareContext(t *testing.T, e *env, c tcase, ctx string) {
 		abs, _ := filepath.Abs(filepath.Join(c.dir, "prepare.sh"))
 		cmd := exec.Command("bash", "-euo", "pipefail", abs)
 		cmd.Dir = ctx
+		// e.g. to upload HTTP content as blobs to the registry (ADD https://... cases)
+		cmd.Env = append(os.Environ(), "REGISTRY="+e.registry, "REGISTRY_HOST="+registryHost(e.registry))
 		if out, err := cmd.CombinedOutput(); err != nil {
 			t.Fatalf("prepare.sh: %v\n%s", err, out)
 		}
@@ -404,15 +426,16 @@ func argOpts(e *env, c tcase) []string {
 	return a
 }
 
-// buildParent builds the case's parent image with BuildKit and pushes it to the registry as
-// $REGISTRY/NAME-parent:latest (for FROM-an-image cases such as ONBUILD triggers).
-func buildParent(e *env, c tcase, w, ctx string) error {
-	pctx := filepath.Join(ctx, c.spec.Parent)
+// buildParent builds the case's parent image from subdirectory dir with BuildKit and pushes it
+// to the registry as $REGISTRY/NAME-SUFFIX:latest (for FROM-an-image cases such as ONBUILD
+// triggers).
+func buildParent(e *env, c tcase, w, ctx, dir, suffix string) error {
+	pctx := filepath.Join(ctx, dir)
 	args := []string{"--addr", e.buildkitAddr, "build", "--progress=plain", "--frontend", "dockerfile.v0",
 		"--local", "context=" + pctx, "--local", "dockerfile=" + pctx}
 	args = append(args, argOpts(e, c)...)
-	args = append(args, "--output", "type=image,name="+e.registry+"/"+strings.ToLower(c.name)+"-parent:latest,push=true,registry.insecure=true")
-	logf := filepath.Join(w, "parent.log")
+	args = append(args, "--output", "type=image,name="+e.registry+"/"+strings.ToLower(c.name+"-"+suffix)+":latest,push=true,registry.insecure=true")
+	logf := filepath.Join(w, suffix+".log")
 	if err := run(e.buildctl, args, nil, logf); err != nil {
 		return fmt.Errorf("%v\n%s", err, tail(readLog(logf), 20))
 	}

@@ -1,0 +1,1 @@
+chmod 600 foo; chmod 700 bar

@@ -1,0 +1,1 @@
+chmod 600 foo bar/sub; chmod 700 bar

@@ -1,0 +1,1 @@
+ln -s sub link; chmod 700 sub; chmod 600 sub/foo

@@ -1,0 +1,1 @@
+"$(dirname "$0")"/../../lib/put-blob.sh "$(dirname "$0")"/../../lib/blobs/sde-src-1700000501.tar
