@@ -27,16 +27,24 @@ type runMount struct {
 // mountsOf resolves the RUN's --mount flags (already expanded).
 func (s *stage) mountsOf(c *instructions.RunCommand) ([]runMount, error) {
 	var out []runMount
+	nssh := 0
 	for _, m := range instructions.GetMounts(c) {
-		if m.Type == instructions.MountTypeSSH {
-			// kiln forwards no SSH agent yet: like BuildKit without --ssh,
-			// an optional ssh mount is left out and a required one fails
-			if m.Required {
-				return nil, fmt.Errorf("--mount=type=ssh,required: SSH agent forwarding (--ssh) is not supported yet")
-			}
-			continue
-		}
 		t := m.Target
+		if m.Type == instructions.MountTypeSSH {
+			id := sshID(m)
+			if _, ok := s.opts.ssh[id]; !ok {
+				// as BuildKit without that --ssh: an optional ssh mount is
+				// left out, a required one fails
+				if m.Required {
+					return nil, fmt.Errorf("--mount=type=ssh,id=%s,required: no such ssh source: give kiln build --ssh %s[=PATH]", id, id)
+				}
+				continue
+			}
+			if t == "" {
+				t = fmt.Sprintf("/run/buildkit/ssh_agent.%d", nssh)
+			}
+			nssh++
+		}
 		if t == "" && m.Type == instructions.MountTypeSecret {
 			id := m.CacheID
 			if id == "" {
@@ -70,6 +78,14 @@ func (s *stage) mountKey(ctx context.Context, rm runMount) (string, error) {
 	default:
 		return shape, nil
 	}
+}
+
+// sshID is the --ssh id an ssh mount asks for.
+func sshID(m *instructions.Mount) string {
+	if m.CacheID != "" {
+		return m.CacheID
+	}
+	return "default"
 }
 
 func bindSource(m *instructions.Mount) string {
@@ -121,6 +137,7 @@ func (s *stage) prepareMounts(ctx context.Context, rms []runMount) ([]specs.Moun
 		}
 	}
 	held := map[string]bool{} // cache ids locked by this RUN
+	sshEnv := false
 	for _, rm := range rms {
 		var sm *specs.Mount
 		var err error
@@ -138,6 +155,12 @@ func (s *stage) prepareMounts(ctx context.Context, rms []runMount) ([]specs.Moun
 			sm = &specs.Mount{Destination: rm.target, Type: "tmpfs", Source: "tmpfs", Options: opts}
 		case instructions.MountTypeSecret:
 			sm, env, err = s.secretMount(rm, env)
+		case instructions.MountTypeSSH:
+			sm, fn, err = s.sshMount(ctx, rm, s.opts.ssh[sshID(rm.m)])
+			if err == nil && !sshEnv {
+				// as BuildKit: the first ssh mount is SSH_AUTH_SOCK
+				env, sshEnv = append(env, "SSH_AUTH_SOCK="+rm.target), true
+			}
 		}
 		if fn != nil {
 			undo = append(undo, fn)

@@ -35,6 +35,7 @@ type options struct {
 	pull           bool
 	snapshotter    snapshot.Kind
 	contexts       map[string]string // named build contexts, by plan.ContextName
+	ssh            map[string]sshSource
 
 	// test seams
 	executor runtime.Executor
@@ -158,6 +159,25 @@ func WithCacheFrom(values ...string) Option {
 				return err
 			}
 			o.cacheFrom = append(o.cacheFrom, sp)
+		}
+		return nil
+	}
+}
+
+// WithSSH makes ssh agents available to RUN --mount=type=ssh, as --ssh
+// values: "default" or "ID" (forwards $SSH_AUTH_SOCK), "ID=PATH[,PATH]"
+// (an agent socket, or private key files).
+func WithSSH(values ...string) Option {
+	return func(o *options) error {
+		srcs, err := parseSSH(values)
+		if err != nil {
+			return err
+		}
+		if o.ssh == nil {
+			o.ssh = map[string]sshSource{}
+		}
+		for k, v := range srcs {
+			o.ssh[k] = v
 		}
 		return nil
 	}

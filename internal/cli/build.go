@@ -40,6 +40,7 @@ type buildFlags struct {
 	load        bool
 	annotations []string
 	contexts    []string
+	ssh         []string
 	provenance  string
 	sbom        string
 	attest      []string
@@ -80,6 +81,7 @@ func newBuildCmd(g *globals) *cobra.Command {
 	fl.BoolVar(&f.load, "load", false, "load the image into the docker daemon ($DOCKER_HOST; shorthand for -o type=docker)")
 	fl.StringArrayVar(&f.annotations, "annotation", nil, "annotation [manifest:|manifest-descriptor:]KEY=VALUE on the image")
 	fl.StringArrayVar(&f.contexts, "build-context", nil, "named context NAME=DIR|docker-image://REF|oci-layout://PATH[:TAG]|target:STAGE")
+	fl.StringArrayVar(&f.ssh, "ssh", nil, "ssh agent or keys for RUN --mount=type=ssh: default|ID[=SOCKET|KEY[,KEY]]")
 	fl.StringVar(&f.provenance, "provenance", "", "provenance attestation (accepted; not attached yet)")
 	fl.StringVar(&f.sbom, "sbom", "", "SBOM attestation (accepted; not attached yet)")
 	fl.StringArrayVar(&f.attest, "attest", nil, "attestation type=provenance|sbom,… (accepted; not attached yet)")
@@ -219,7 +221,7 @@ func (f *buildFlags) solverOptions(g *globals, contextDir string) ([]solver.Opti
 		return nil, err
 	}
 	opts := []solver.Option{solver.WithBuildArgs(buildArgs), solver.WithLabels(labels), solver.WithSecrets(secrets),
-		solver.WithBuildContexts(contexts),
+		solver.WithBuildContexts(contexts), solver.WithSSH(f.ssh...),
 		solver.WithTarget(f.target), solver.WithJobs(f.jobs), solver.WithRuntime(f.runtimeName),
 		solver.WithNoCacheFilter(f.noCacheFor...), solver.WithCacheFrom(f.cacheFrom...)}
 	switch f.file {
