@@ -27,8 +27,8 @@ var ErrUnsupported = errors.New("runtime: containers are only supported on linux
 //	// for a missing executable) or ctx was cancelled (err == ctx.Err()).
 //	// err == nil: the process ran; code is its exit status, 128+n if killed by signal n.
 //
-// Run writes /etc/hosts, /etc/resolv.conf and /etc/hostname to files outside
-// the rootfs and bind-mounts them read-only (unless spec already mounts those
+// Run writes /etc/resolv.conf and /etc/hosts to files outside the rootfs
+// and bind-mounts them read-only (unless spec already mounts those
 // destinations). The runtime creates missing mount points (such as /proc,
 // /dev or /etc/hosts on a scratch rootfs) inside the rootfs; Run removes the
 // ones it created (empty files and dirs only) once the last container on that

@@ -48,18 +48,21 @@ type Spec struct {
 	Mounts   []specs.Mount // extra mounts, after the defaults
 }
 
-// NewSpec returns an OCI runtime spec for s with docker's defaults: mount, pid,
-// uts and ipc namespaces (and network for NetworkNone); /proc, /dev (tmpfs
-// with the runtime's default devices), /dev/pts, /dev/shm, /dev/mqueue, /sys
-// read-only and the cgroup filesystem read-only; docker's default capabilities,
-// masked paths, read-only paths and device cgroup rules; umask 0022 and
+// NewSpec returns an OCI runtime spec for s with the sandbox of a RUN step
+// under BuildKit: mount, pid, uts and ipc namespaces (and network for
+// NetworkNone); /proc, /dev (tmpfs with the runtime's default devices),
+// /dev/pts, /dev/shm, /dev/mqueue, /sys read-only and the cgroup filesystem
+// read-only; the default capabilities, masked paths, read-only paths and
+// device cgroup rules; umask 0022 and
 // RLIMIT_NOFILE set to this process's hard limit (at most 1048576). There is
 // no seccomp or AppArmor profile, and no_new_privileges is off, as in docker
 // build's default RUN.
 //
-// The /etc/hosts, /etc/resolv.conf and /etc/hostname bind mounts are not in
-// the returned spec: Executor.Run adds them from files it writes outside the
-// rootfs, unless s.Mounts already has those destinations.
+// The /etc/resolv.conf and /etc/hosts bind mounts are not in the returned
+// spec: Executor.Run adds them from files it writes outside the rootfs,
+// unless s.Mounts already has those destinations. /etc/hostname is not
+// mounted: the hostname is the UTS one, and the image's /etc/hostname (if
+// any) is what the process sees and may change, as under BuildKit.
 func NewSpec(s Spec) (*specs.Spec, error) {
 	if err := s.validate(); err != nil {
 		return nil, err
@@ -94,7 +97,7 @@ func NewSpec(s Spec) (*specs.Spec, error) {
 				{Type: "RLIMIT_NOFILE", Hard: nofile, Soft: nofile},
 			},
 		},
-		Mounts: append(defaultMounts(), s.Mounts...),
+		Mounts: append(append(defaultMounts(), cgroupMount()), s.Mounts...),
 		Linux: &specs.Linux{
 			Namespaces:    namespaces(s.Network),
 			MaskedPaths:   defaultMaskedPaths(),
