@@ -150,10 +150,17 @@ type result struct {
 // unless mod changes the Spec.
 func run(ctx context.Context, t testing.TB, e testExecutor, id, rootfs, script string, mod ...func(*Spec)) (result, error) {
 	t.Helper()
+	return runArgs(ctx, t, e, id, rootfs, []string{"/bin/sh", "-c", script}, mod...)
+}
+
+// runArgs runs args in a container of rootfs, as root in / unless mod
+// changes the Spec.
+func runArgs(ctx context.Context, t testing.TB, e testExecutor, id, rootfs string, args []string, mod ...func(*Spec)) (result, error) {
+	t.Helper()
 	s := Spec{
 		Rootfs: rootfs,
 		Process: Process{
-			Args: []string{"/bin/sh", "-c", script},
+			Args: args,
 			Env:  []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"},
 			Cwd:  "/",
 		},

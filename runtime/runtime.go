@@ -29,7 +29,10 @@ var ErrUnsupported = errors.New("runtime: containers are only supported on linux
 //
 // Run writes /etc/resolv.conf and /etc/hosts to files outside the rootfs
 // and bind-mounts them read-only (unless spec already mounts those
-// destinations). The runtime creates missing mount points (such as /proc,
+// destinations). The spec's seccomp profile is applied by both executors
+// (libcontainer's own seccomp support is not compiled in: Run loads the
+// filter itself, see seccompload_linux.go). The runtime creates missing
+// mount points (such as /proc,
 // /dev or /etc/hosts on a scratch rootfs) inside the rootfs; Run removes the
 // ones it created (empty files and dirs only) once the last container on that
 // rootfs is gone, and sets back the atime and mtime of the directories that

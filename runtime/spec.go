@@ -53,10 +53,10 @@ type Spec struct {
 // NetworkNone); /proc, /dev (tmpfs with the runtime's default devices),
 // /dev/pts, /dev/shm, /dev/mqueue, /sys read-only and the cgroup filesystem
 // read-only; the default capabilities, masked paths, read-only paths and
-// device cgroup rules; umask 0022 and
-// RLIMIT_NOFILE set to this process's hard limit (at most 1048576). There is
-// no seccomp or AppArmor profile, and no_new_privileges is off, as in docker
-// build's default RUN.
+// device cgroup rules; docker's default seccomp profile (for those
+// capabilities); umask 0022 and RLIMIT_NOFILE set to this process's hard
+// limit (at most 1048576). There is no AppArmor profile, and
+// no_new_privileges is off, as under BuildKit.
 //
 // The /etc/resolv.conf and /etc/hosts bind mounts are not in the returned
 // spec: Executor.Run adds them from files it writes outside the rootfs,
@@ -105,6 +105,11 @@ func NewSpec(s Spec) (*specs.Spec, error) {
 			Resources:     &specs.LinuxResources{Devices: defaultDeviceRules()},
 		},
 	}
+	seccomp, err := defaultSeccomp(spec)
+	if err != nil {
+		return nil, err
+	}
+	spec.Linux.Seccomp = seccomp
 	return spec, nil
 }
 
