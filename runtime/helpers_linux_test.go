@@ -147,7 +147,7 @@ type result struct {
 }
 
 // run runs script with /bin/sh -c in a container of rootfs, as root in /
-// unless mod changes the Spec.
+// unless mod changes the Spec (whose network is NetworkDefault by default).
 func run(ctx context.Context, t testing.TB, e testExecutor, id, rootfs, script string, mod ...func(*Spec)) (result, error) {
 	t.Helper()
 	return runArgs(ctx, t, e, id, rootfs, []string{"/bin/sh", "-c", script}, mod...)

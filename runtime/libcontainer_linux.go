@@ -61,6 +61,11 @@ func (l *Libcontainer) Run(ctx context.Context, id string, spec *specs.Spec, std
 	if err != nil {
 		return -1, err
 	}
+	stopNetwork, err := setupNetwork(ctx, s, l.opts)
+	if err != nil {
+		return -1, err
+	}
+	defer stopNetwork() // after the container is gone
 	rootfs := s.Root.Path
 	release := acquireRootfs(rootfs, s.Mounts)
 	defer func() {

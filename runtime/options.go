@@ -11,6 +11,7 @@ type Option func(*options)
 type options struct {
 	resolvConf   string // the host's resolv.conf; "" picks it as BuildKit does
 	cgroupParent string // cgroupfs path under which each container gets its cgroup
+	slirp4netns  string // slirp4netns binary for NetworkDefault
 }
 
 // WithResolvConf makes path the host resolver configuration that each
@@ -32,13 +33,23 @@ func WithCgroupParent(parent string) Option {
 	return func(o *options) { o.cgroupParent = parent }
 }
 
+// WithSlirp4netns sets the slirp4netns binary that connects NetworkDefault
+// containers to the outside: a name looked up in PATH when needed, or a
+// path (default "slirp4netns").
+func WithSlirp4netns(binary string) Option {
+	return func(o *options) { o.slirp4netns = binary }
+}
+
 func makeOptions(opts []Option) (options, error) {
-	o := options{cgroupParent: "/kiln"}
+	o := options{cgroupParent: "/kiln", slirp4netns: "slirp4netns"}
 	for _, opt := range opts {
 		opt(&o)
 	}
 	if !path.IsAbs(o.cgroupParent) {
 		return o, errors.New("runtime: cgroup parent must be an absolute path")
+	}
+	if o.slirp4netns == "" {
+		return o, errors.New("runtime: empty slirp4netns binary")
 	}
 	return o, nil
 }

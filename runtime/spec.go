@@ -29,11 +29,34 @@ func (p Process) Stdio() Stdio { return Stdio{Stdout: p.Stdout, Stderr: p.Stderr
 type Network int
 
 const (
-	// NetworkHost shares the host's network namespace, like docker build.
-	NetworkHost Network = iota
+	// NetworkDefault gives the container its own network namespace with
+	// outbound access only, like docker build's default bridge network: an
+	// interface tap0 (10.0.2.100/24, MTU 65520) whose traffic slirp4netns
+	// relays through sockets of the calling process, so the container
+	// reaches whatever the host reaches (other hosts, and the host's own
+	// non-loopback addresses) but not services bound to the host's
+	// loopback, and nothing outside can connect in. It needs the
+	// slirp4netns binary (see WithSlirp4netns); Run fails with an error
+	// wrapping ErrNoSlirp4netns without it.
+	NetworkDefault Network = iota
+	// NetworkHost shares the host's network namespace (RUN --network=host).
+	NetworkHost
 	// NetworkNone gives the container its own namespace with only loopback.
 	NetworkNone
 )
+
+// String returns the mode's name as RUN --network spells it.
+func (n Network) String() string {
+	switch n {
+	case NetworkDefault:
+		return "default"
+	case NetworkHost:
+		return "host"
+	case NetworkNone:
+		return "none"
+	}
+	return fmt.Sprintf("Network(%d)", int(n))
+}
 
 // DefaultHostname is the hostname NewSpec uses when Spec.Hostname is empty;
 // it is BuildKit's, so RUN steps see what they see under docker build.
@@ -43,14 +66,14 @@ const DefaultHostname = "buildkitsandbox"
 type Spec struct {
 	Rootfs   string // absolute path of the root filesystem (the caller's overlay mount)
 	Process  Process
-	Network  Network
+	Network  Network       // NetworkDefault when zero
 	Hostname string        // DefaultHostname when empty
 	Mounts   []specs.Mount // extra mounts, after the defaults
 }
 
 // NewSpec returns an OCI runtime spec for s with the sandbox of a RUN step
-// under BuildKit: mount, pid, uts and ipc namespaces (and network for
-// NetworkNone); /proc, /dev (tmpfs with the runtime's default devices),
+// under BuildKit: mount, pid, uts and ipc namespaces (and network, unless
+// NetworkHost); /proc, /dev (tmpfs with the runtime's default devices),
 // /dev/pts, /dev/shm, /dev/mqueue, /sys read-only and the cgroup filesystem
 // read-only; the default capabilities, masked paths, read-only paths and
 // device cgroup rules; docker's default seccomp profile (for those
@@ -105,6 +128,9 @@ func NewSpec(s Spec) (*specs.Spec, error) {
 			Resources:     &specs.LinuxResources{Devices: defaultDeviceRules()},
 		},
 	}
+	if s.Network == NetworkDefault {
+		spec.Annotations = map[string]string{networkAnnotation: networkSlirp4netns}
+	}
 	seccomp, err := defaultSeccomp(spec)
 	if err != nil {
 		return nil, err
@@ -121,7 +147,7 @@ func (s Spec) validate() error {
 		return errors.New("runtime: process has no args")
 	case !path.IsAbs(s.Process.Cwd):
 		return fmt.Errorf("runtime: cwd %q is not an absolute path", s.Process.Cwd)
-	case s.Network != NetworkHost && s.Network != NetworkNone:
+	case s.Network != NetworkDefault && s.Network != NetworkHost && s.Network != NetworkNone:
 		return fmt.Errorf("runtime: unknown network mode %d", s.Network)
 	}
 	for _, m := range s.Mounts {
@@ -139,8 +165,16 @@ func namespaces(n Network) []specs.LinuxNamespace {
 		{Type: specs.UTSNamespace},
 		{Type: specs.IPCNamespace},
 	}
-	if n == NetworkNone {
+	if n != NetworkHost {
 		ns = append(ns, specs.LinuxNamespace{Type: specs.NetworkNamespace})
 	}
 	return ns
 }
+
+// networkAnnotation, set to networkSlirp4netns, asks Executor.Run to
+// connect the spec's network namespace to the outside with slirp4netns
+// (see NetworkDefault). Run then gives the namespace a path.
+const (
+	networkAnnotation  = "dev.kiln.network"
+	networkSlirp4netns = "slirp4netns"
+)

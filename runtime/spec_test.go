@@ -96,6 +96,35 @@ func TestPrepareSpecKeepsCallerMounts(t *testing.T) {
 	}
 }
 
+func TestNewSpecNetwork(t *testing.T) {
+	tests := []struct {
+		network    Network
+		netns      bool
+		annotation string
+	}{
+		{NetworkDefault, true, networkSlirp4netns},
+		{NetworkHost, false, ""},
+		{NetworkNone, true, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.network.String(), func(t *testing.T) {
+			s, err := NewSpec(Spec{Rootfs: "/r", Process: Process{Args: []string{"true"}, Cwd: "/"}, Network: tt.network})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := !hostNetwork(s); got != tt.netns {
+				t.Errorf("own network namespace %v, want %v", got, tt.netns)
+			}
+			if got := s.Annotations[networkAnnotation]; got != tt.annotation {
+				t.Errorf("annotation %q, want %q", got, tt.annotation)
+			}
+		})
+	}
+	if got := Network(0).String(); got != "default" {
+		t.Errorf("zero Network is %q, want default", got)
+	}
+}
+
 // TestNewSpecBuildKitDefaults checks the parts of the spec that BuildKit's
 // (containerd's) default spec fixes.
 func TestNewSpecBuildKitDefaults(t *testing.T) {
