@@ -147,14 +147,14 @@ type result struct {
 }
 
 // run runs script with /bin/sh -c in a container of rootfs, as root in /
-// unless mod changes the Spec (whose network is NetworkDefault by default).
+// with the host's network unless mod changes the Spec.
 func run(ctx context.Context, t testing.TB, e testExecutor, id, rootfs, script string, mod ...func(*Spec)) (result, error) {
 	t.Helper()
 	return runArgs(ctx, t, e, id, rootfs, []string{"/bin/sh", "-c", script}, mod...)
 }
 
-// runArgs runs args in a container of rootfs, as root in / unless mod
-// changes the Spec.
+// runArgs runs args in a container of rootfs, as root in / with the host's
+// network unless mod changes the Spec.
 func runArgs(ctx context.Context, t testing.TB, e testExecutor, id, rootfs string, args []string, mod ...func(*Spec)) (result, error) {
 	t.Helper()
 	s := Spec{
@@ -164,6 +164,7 @@ func runArgs(ctx context.Context, t testing.TB, e testExecutor, id, rootfs strin
 			Env:  []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"},
 			Cwd:  "/",
 		},
+		Network: NetworkHost, // NetworkDefault needs slirp4netns: its tests ask for it
 	}
 	for _, m := range mod {
 		m(&s)

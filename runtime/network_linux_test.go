@@ -81,7 +81,6 @@ func requireSlirp4netns(t *testing.T) {
 // the host's own (non-loopback) address, a server bound to the host's
 // loopback, and the interfaces the container has.
 func TestRunNetworkModes(t *testing.T) {
-	requireSlirp4netns(t)
 	ext := listenTCP(t, hostAddr(t))
 	lo := listenTCP(t, "127.0.0.1")
 	script := strings.Join([]string{
@@ -112,6 +111,9 @@ func TestRunNetworkModes(t *testing.T) {
 	for _, e := range executors(t) {
 		for _, tt := range tests {
 			t.Run(e.name+"/"+tt.network.String(), func(t *testing.T) {
+				if tt.network == NetworkDefault {
+					requireSlirp4netns(t)
+				}
 				rootfs := testRootfs(t)
 				before := lo.conns.Load()
 				id := "net-" + tt.network.String()
@@ -153,7 +155,7 @@ func TestRunNetworkDefaultDNS(t *testing.T) {
 	for _, e := range executors(t) {
 		t.Run(e.name, func(t *testing.T) {
 			rootfs := testRootfs(t)
-			res, err := run(context.Background(), t, e, "dns", rootfs, "nslookup "+name)
+			res, err := run(context.Background(), t, e, "dns", rootfs, "nslookup "+name, func(s *Spec) { s.Network = NetworkDefault })
 			if err != nil || res.code != 0 {
 				t.Fatalf("nslookup: %d %v %s %s", res.code, err, res.stdout, res.stderr)
 			}
@@ -172,7 +174,7 @@ func TestRunNetworkDefaultCancel(t *testing.T) {
 			rootfs := testRootfs(t)
 			ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 			defer cancel()
-			_, err := run(ctx, t, e, "netcancel", rootfs, "sleep 100")
+			_, err := run(ctx, t, e, "netcancel", rootfs, "sleep 100", func(s *Spec) { s.Network = NetworkDefault })
 			if !errors.Is(err, context.DeadlineExceeded) {
 				t.Fatalf("err = %v, want context.DeadlineExceeded", err)
 			}
@@ -186,7 +188,7 @@ func TestRunNoSlirp4netns(t *testing.T) {
 	for _, e := range executors(t, WithSlirp4netns("/nonexistent/slirp4netns")) {
 		t.Run(e.name, func(t *testing.T) {
 			rootfs := testRootfs(t)
-			_, err := run(context.Background(), t, e, "noslirp", rootfs, "true")
+			_, err := run(context.Background(), t, e, "noslirp", rootfs, "true", func(s *Spec) { s.Network = NetworkDefault })
 			if !errors.Is(err, ErrNoSlirp4netns) {
 				t.Fatalf("err = %v, want ErrNoSlirp4netns", err)
 			}
@@ -226,4 +228,28 @@ func slirpChildren(ppid int) []int {
 		}
 	}
 	return pids
+}
+
+// BenchmarkNetworkDefaultSetup measures what NetworkDefault adds to a Run:
+// the namespace, slirp4netns until it is ready, and the teardown.
+func BenchmarkNetworkDefaultSetup(b *testing.B) {
+	requireRoot(b)
+	if _, err := exec.LookPath("slirp4netns"); err != nil {
+		b.Skip("slirp4netns not on PATH")
+	}
+	spec, err := NewSpec(Spec{Rootfs: "/", Process: Process{Args: []string{"true"}, Cwd: "/"}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	o, _ := makeOptions(nil)
+	for b.Loop() {
+		s := *spec
+		linux := *spec.Linux
+		s.Linux = &linux
+		stop, err := setupNetwork(context.Background(), &s, o)
+		if err != nil {
+			b.Fatal(err)
+		}
+		stop()
+	}
 }
