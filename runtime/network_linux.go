@@ -50,7 +50,8 @@ type slirpNetwork struct {
 
 // setupNetwork starts the network that s asks for with networkAnnotation,
 // if any, and sets the path of s's network namespace (s must be Run's own
-// copy). The returned stop func, never nil, ends it.
+// copy). Unless it fails, the returned stop func (a no-op when there is no
+// network to set up) ends it.
 func setupNetwork(ctx context.Context, s *specs.Spec, o options) (stop func(), err error) {
 	if s.Annotations[networkAnnotation] != networkSlirp4netns || s.Linux == nil {
 		return func() {}, nil
