@@ -15,15 +15,16 @@ import (
 )
 
 // prepareSpec returns a copy of spec for container id with the cgroup path
-// set and read-only bind mounts of /etc/hosts, /etc/resolv.conf and
-// /etc/hostname, whose files it keeps in dir (outside the rootfs, see
-// etcFile). Destinations already mounted by spec are left alone.
+// set and read-only bind mounts of /etc/resolv.conf and /etc/hosts, whose
+// files it keeps in dir (outside the rootfs, see etcFile). Like BuildKit it
+// puts them before the cgroup mount (after the other default mounts) and
+// does not mount /etc/hostname. Destinations already mounted by spec are
+// left alone.
 func prepareSpec(spec *specs.Spec, id, dir string, o options) (*specs.Spec, error) {
 	if spec == nil || spec.Process == nil || spec.Root == nil {
 		return nil, errors.New("runtime: spec needs a process and a root")
 	}
 	s := *spec
-	s.Mounts = slices.Clone(spec.Mounts)
 	linux := specs.Linux{}
 	if spec.Linux != nil {
 		linux = *spec.Linux
@@ -37,34 +38,66 @@ func prepareSpec(spec *specs.Spec, id, dir string, o options) (*specs.Spec, erro
 	if hostname == "" {
 		hostname = DefaultHostname
 	}
-	resolv, err := os.ReadFile(o.resolvConf)
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("runtime: reading resolv.conf: %w", err)
+	resolv, err := readResolvConf(o.resolvConf, hostNetwork(&s))
+	if err != nil {
+		return nil, err
 	}
 	files := []struct {
 		dest, name string
 		data       []byte
 	}{
-		{"/etc/hosts", "hosts", []byte("127.0.0.1\tlocalhost " + hostname + "\n::1\tlocalhost ip6-localhost ip6-loopback\n")},
 		{"/etc/resolv.conf", "resolv.conf", resolv},
-		{"/etc/hostname", "hostname", []byte(hostname + "\n")},
+		{"/etc/hosts", "hosts", []byte("127.0.0.1\tlocalhost " + hostname + "\n::1\tlocalhost ip6-localhost ip6-loopback\n")},
 	}
+	var etc []specs.Mount
 	for _, f := range files {
-		if hasMount(s.Mounts, f.dest) {
+		if hasMount(spec.Mounts, f.dest) {
 			continue
 		}
 		src, err := etcFile(dir, f.name, f.data)
 		if err != nil {
 			return nil, fmt.Errorf("runtime: writing %s: %w", f.dest, err)
 		}
-		s.Mounts = append(s.Mounts, specs.Mount{
+		etc = append(etc, specs.Mount{
 			Destination: f.dest,
 			Type:        "bind",
 			Source:      src,
-			Options:     []string{"rbind", "ro", "nosuid", "nodev", "noexec"},
+			Options:     []string{"nosuid", "noexec", "nodev", "rbind", "ro"},
 		})
 	}
+	at := slices.IndexFunc(spec.Mounts, func(m specs.Mount) bool { return path.Clean(m.Destination) == cgroupMountDest })
+	if at < 0 {
+		at = len(spec.Mounts)
+	}
+	s.Mounts = slices.Concat(spec.Mounts[:at], etc, spec.Mounts[at:])
 	return &s, nil
+}
+
+// hostNetwork reports whether spec shares the host's network namespace.
+func hostNetwork(spec *specs.Spec) bool {
+	return spec.Linux == nil || !slices.ContainsFunc(spec.Linux.Namespaces, func(n specs.LinuxNamespace) bool {
+		return n.Type == specs.NetworkNamespace
+	})
+}
+
+// readResolvConf returns the container's /etc/resolv.conf made from the
+// host's file at path, or from the file BuildKit picks when path is ""
+// (see WithResolvConf).
+func readResolvConf(path string, hostNet bool) ([]byte, error) {
+	name := path
+	if name == "" {
+		name = "/etc/resolv.conf"
+	}
+	data, err := os.ReadFile(name)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("runtime: reading resolv.conf: %w", err)
+	}
+	if path == "" && !hostNet && onlySystemdResolved(data) {
+		if alt, err := os.ReadFile("/run/systemd/resolve/resolv.conf"); err == nil {
+			data = alt
+		}
+	}
+	return containerResolvConf(data, hostNet), nil
 }
 
 // etcFile returns the path of a file in dir that holds data, named after name

@@ -147,16 +147,24 @@ type result struct {
 }
 
 // run runs script with /bin/sh -c in a container of rootfs, as root in /
-// unless mod changes the Spec.
+// with the host's network unless mod changes the Spec.
 func run(ctx context.Context, t testing.TB, e testExecutor, id, rootfs, script string, mod ...func(*Spec)) (result, error) {
+	t.Helper()
+	return runArgs(ctx, t, e, id, rootfs, []string{"/bin/sh", "-c", script}, mod...)
+}
+
+// runArgs runs args in a container of rootfs, as root in / with the host's
+// network unless mod changes the Spec.
+func runArgs(ctx context.Context, t testing.TB, e testExecutor, id, rootfs string, args []string, mod ...func(*Spec)) (result, error) {
 	t.Helper()
 	s := Spec{
 		Rootfs: rootfs,
 		Process: Process{
-			Args: []string{"/bin/sh", "-c", script},
+			Args: args,
 			Env:  []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"},
 			Cwd:  "/",
 		},
+		Network: NetworkHost, // NetworkDefault needs slirp4netns: its tests ask for it
 	}
 	for _, m := range mod {
 		m(&s)

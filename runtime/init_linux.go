@@ -26,6 +26,7 @@ import (
 func Init() {
 	if len(os.Args) > 1 && os.Args[1] == "init" {
 		_ = unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL), 0, 0, 0)
+		startSeccompLoader()
 		libcontainer.Init() // never returns
 	}
 }

@@ -61,6 +61,11 @@ func (l *Libcontainer) Run(ctx context.Context, id string, spec *specs.Spec, std
 	if err != nil {
 		return -1, err
 	}
+	stopNetwork, err := setupNetwork(ctx, s, l.opts)
+	if err != nil {
+		return -1, err
+	}
+	defer stopNetwork() // after the container is gone
 	rootfs := s.Root.Path
 	release := acquireRootfs(rootfs, s.Mounts)
 	defer func() {
@@ -68,6 +73,16 @@ func (l *Libcontainer) Run(ctx context.Context, id string, spec *specs.Spec, std
 			retErr = fmt.Errorf("runtime: removing mount points from rootfs: %w", err)
 		}
 	}()
+	var filter *seccompProgram
+	if s.Linux.Seccomp != nil {
+		// Loaded by Run itself (see seccompload_linux.go), not libcontainer.
+		if filter, err = compiledSeccomp(s.Linux.Seccomp); err != nil {
+			return -1, err
+		}
+		linux := *s.Linux
+		linux.Seccomp = nil
+		s.Linux = &linux
+	}
 	cfg, err := specconv.CreateLibcontainerConfig(&specconv.CreateOpts{CgroupName: id, Spec: s})
 	if err != nil {
 		return -1, fmt.Errorf("runtime: converting spec: %w", err)
@@ -90,13 +105,34 @@ func (l *Libcontainer) Run(ctx context.Context, id string, spec *specs.Spec, std
 	if err != nil {
 		return -1, err
 	}
+	var sec *seccompSocket
+	if filter != nil {
+		if sec, err = newSeccompSocket(); err != nil {
+			return -1, err
+		}
+		defer sec.Close()
+		p.ExtraFiles = []*os.File{sec.child}
+	}
 	// The container init dies with the thread that forks it (see Init): keep
 	// this goroutine, which forks it, on its thread until the init is gone,
 	// so that the Go runtime neither ends the thread nor lends it out.
 	goruntime.LockOSThread()
 	defer goruntime.UnlockOSThread()
-	if err := c.Run(p); err != nil {
+	if err := c.Start(p); err != nil {
 		return -1, startError(s.Process.Args[0], err)
+	}
+	if sec != nil {
+		sec.child.Close()
+		if err := sec.load(ctx, filter); err != nil {
+			_ = p.Signal(unix.SIGKILL)
+			_, _ = p.Wait()
+			return -1, err
+		}
+	}
+	if err := c.Exec(); err != nil {
+		_ = p.Signal(unix.SIGKILL)
+		_, _ = p.Wait()
+		return -1, fmt.Errorf("runtime: starting container %s: %w", id, err)
 	}
 	return waitLibcontainer(ctx, c, p)
 }

@@ -64,6 +64,11 @@ func (r *OCIRuntime) Run(ctx context.Context, id string, spec *specs.Spec, stdio
 	if err != nil {
 		return -1, err
 	}
+	stopNetwork, err := setupNetwork(ctx, s, r.opts)
+	if err != nil {
+		return -1, err
+	}
+	defer stopNetwork() // after the container is gone
 	if err := writeConfig(bundle, s); err != nil {
 		return -1, err
 	}

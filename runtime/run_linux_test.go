@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -41,9 +42,9 @@ func TestRun(t *testing.T) {
 			stdout: []string{"uid=1000(app) gid=1000(app)", "2000(extra)"},
 		},
 		{
-			name: "hostname", script: "hostname; cat /etc/hostname; cat /etc/hosts",
+			name: "hostname", script: "hostname; cat /etc/hosts; test -e /etc/hostname || echo no-etc-hostname",
 			mod:    func(s *Spec) { s.Hostname = "kilnhost" },
-			stdout: []string{"kilnhost\nkilnhost\n", "127.0.0.1\tlocalhost kilnhost"},
+			stdout: []string{"kilnhost\n127.0.0.1\tlocalhost kilnhost\n", "no-etc-hostname\n"},
 		},
 		{name: "default-hostname", script: "hostname", stdout: []string{DefaultHostname + "\n"}},
 		{name: "pid-namespace", script: "echo pid=$$; cat /proc/1/cmdline | tr '\\0' ' '", stdout: []string{"pid=1\n/bin/sh -c "}},
@@ -100,7 +101,7 @@ func TestRunNetworkHost(t *testing.T) {
 	for _, e := range executors(t) {
 		t.Run(e.name, func(t *testing.T) {
 			rootfs := testRootfs(t)
-			res, err := run(context.Background(), t, e, "nethost", rootfs, "ls /sys/class/net")
+			res, err := run(context.Background(), t, e, "nethost", rootfs, "ls /sys/class/net", func(s *Spec) { s.Network = NetworkHost })
 			if err != nil || res.code != 0 {
 				t.Fatalf("Run: %d %v %s", res.code, err, res.stderr)
 			}
@@ -218,21 +219,25 @@ func TestRunKillSelf(t *testing.T) {
 	}
 }
 
+// BenchmarkRunTrue measures a whole Run of /bin/true per executor and
+// network mode (go test -bench RunTrue -benchtime 20x).
 func BenchmarkRunTrue(b *testing.B) {
 	for _, e := range executors(b) {
-		b.Run(e.name, func(b *testing.B) {
-			rootfs := testRootfs(b)
-			spec, err := NewSpec(Spec{Rootfs: rootfs, Process: Process{Args: []string{"/bin/true"}, Cwd: "/"}})
-			if err != nil {
-				b.Fatal(err)
-			}
-			for i := 0; b.Loop(); i++ {
-				code, err := e.exec.Run(context.Background(), fmt.Sprintf("bench-%d", i), spec, Stdio{})
-				if err != nil || code != 0 {
-					b.Fatalf("Run: %d %v", code, err)
+		for _, n := range []Network{NetworkHost, NetworkNone, NetworkDefault} {
+			b.Run(e.name+"/"+n.String(), func(b *testing.B) {
+				rootfs := testRootfs(b)
+				spec, err := NewSpec(Spec{Rootfs: rootfs, Process: Process{Args: []string{"/bin/true"}, Cwd: "/"}, Network: n})
+				if err != nil {
+					b.Fatal(err)
 				}
-			}
-		})
+				for i := 0; b.Loop(); i++ {
+					code, err := e.exec.Run(context.Background(), fmt.Sprintf("bench-%d", i), spec, Stdio{})
+					if err != nil || code != 0 {
+						b.Fatalf("Run: %d %v", code, err)
+					}
+				}
+			})
+		}
 	}
 }
 
@@ -245,8 +250,14 @@ func TestRunParentKilled(t *testing.T) {
 	}
 	rootfs := testRootfs(t)
 	id := fmt.Sprintf("orphan-%d", os.Getpid())
+	network := NetworkDefault // slirp4netns must die with the parent too
+	if _, err := exec.LookPath("slirp4netns"); err != nil {
+		t.Log("slirp4netns not on PATH: the container has no network")
+		network = NetworkNone
+	}
 	cmd := exec.Command(os.Args[0], "-test.run=^TestRunParentKilled$")
-	cmd.Env = append(os.Environ(), "KILN_TEST_PARENT_KILLED="+rootfs, "KILN_TEST_STATE="+t.TempDir(), "KILN_TEST_ID="+id)
+	cmd.Env = append(os.Environ(), "KILN_TEST_PARENT_KILLED="+rootfs, "KILN_TEST_STATE="+t.TempDir(), "KILN_TEST_ID="+id,
+		"KILN_TEST_NETWORK="+strconv.Itoa(int(network)))
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -258,16 +269,35 @@ func TestRunParentKilled(t *testing.T) {
 		_ = cmd.Process.Kill()
 		t.Fatal("the container's sleep did not start")
 	}
+	orphans := append([]int{sleeper}, slirpChildren(cmd.Process.Pid)...)
+	if network == NetworkDefault && len(orphans) != 2 {
+		t.Errorf("no slirp4netns child of the parent found")
+	}
 	if err := cmd.Process.Kill(); err != nil {
 		t.Fatal(err)
 	}
-	for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		if err := syscall.Kill(sleeper, 0); errors.Is(err, syscall.ESRCH) {
-			return
+	for _, pid := range orphans {
+		if !waitGone(pid, 3*time.Second) {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+			t.Errorf("process %d (%s) outlived the killed parent", pid, comm(pid))
 		}
 	}
-	_ = syscall.Kill(sleeper, syscall.SIGKILL)
-	t.Errorf("the container's process %d outlived the killed parent", sleeper)
+}
+
+// waitGone waits up to d for process pid to be gone (or a zombie).
+func waitGone(pid int, d time.Duration) bool {
+	for deadline := time.Now().Add(d); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil || strings.Contains(string(stat), ") Z ") {
+			return true
+		}
+	}
+	return false
+}
+
+func comm(pid int) string {
+	data, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
+	return strings.TrimSpace(string(data))
 }
 
 // parentKilledHelper runs `sleep 100` in a container until it is killed.
@@ -276,7 +306,8 @@ func parentKilledHelper(t *testing.T, rootfs string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	spec, err := NewSpec(Spec{Rootfs: rootfs, Process: Process{Args: []string{"/bin/sleep", "100"}, Cwd: "/"}})
+	network, _ := strconv.Atoi(os.Getenv("KILN_TEST_NETWORK"))
+	spec, err := NewSpec(Spec{Rootfs: rootfs, Process: Process{Args: []string{"/bin/sleep", "100"}, Cwd: "/"}, Network: Network(network)})
 	if err != nil {
 		t.Fatal(err)
 	}

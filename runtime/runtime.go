@@ -27,15 +27,20 @@ var ErrUnsupported = errors.New("runtime: containers are only supported on linux
 //	// for a missing executable) or ctx was cancelled (err == ctx.Err()).
 //	// err == nil: the process ran; code is its exit status, 128+n if killed by signal n.
 //
-// Run writes /etc/hosts, /etc/resolv.conf and /etc/hostname to files outside
-// the rootfs and bind-mounts them read-only (unless spec already mounts those
-// destinations). The runtime creates missing mount points (such as /proc,
-// /dev or /etc/hosts on a scratch rootfs) inside the rootfs; Run removes the
-// ones it created (empty files and dirs only) once the last container on that
-// rootfs is gone, and sets back the atime and mtime of the directories that
-// held them. When the rootfs is an overlay mount its upper dir then keeps only
-// what the process wrote, plus copied-up directories (such as /etc when the
-// image has no /etc/hosts) whose contents and times equal the lower ones.
+// Run writes /etc/resolv.conf and /etc/hosts to files outside the rootfs
+// and bind-mounts them read-only (unless spec already mounts those
+// destinations). For a spec NewSpec made with NetworkDefault, Run creates
+// the network namespace and runs slirp4netns for it until the container is
+// gone. The spec's seccomp profile is applied by both executors
+// (libcontainer's own seccomp support is not compiled in: Run loads the
+// filter itself, see seccompload_linux.go). The runtime creates missing
+// mount points (such as /proc, /dev or /etc/hosts on a scratch rootfs)
+// inside the rootfs; Run removes the ones it created (empty files and dirs
+// only) once the last container on that rootfs is gone, and sets back the
+// atime and mtime of the directories that held them. When the rootfs is an
+// overlay mount its upper dir then keeps only what the process wrote, plus
+// copied-up directories (such as /etc when the image has no /etc/hosts)
+// whose contents and times equal the lower ones.
 // When Run returns, the container's state directory, cgroups and mounts are
 // gone.
 type Executor interface {

@@ -29,11 +29,34 @@ func (p Process) Stdio() Stdio { return Stdio{Stdout: p.Stdout, Stderr: p.Stderr
 type Network int
 
 const (
-	// NetworkHost shares the host's network namespace, like docker build.
-	NetworkHost Network = iota
+	// NetworkDefault gives the container its own network namespace with
+	// outbound access only, like docker build's default bridge network: an
+	// interface tap0 (10.0.2.100/24, MTU 65520) whose traffic slirp4netns
+	// relays through sockets of the calling process, so the container
+	// reaches whatever the host reaches (other hosts, and the host's own
+	// non-loopback addresses) but not services bound to the host's
+	// loopback, and nothing outside can connect in. It needs the
+	// slirp4netns binary (see WithSlirp4netns); Run fails with an error
+	// wrapping ErrNoSlirp4netns without it.
+	NetworkDefault Network = iota
+	// NetworkHost shares the host's network namespace (RUN --network=host).
+	NetworkHost
 	// NetworkNone gives the container its own namespace with only loopback.
 	NetworkNone
 )
+
+// String returns the mode's name as RUN --network spells it.
+func (n Network) String() string {
+	switch n {
+	case NetworkDefault:
+		return "default"
+	case NetworkHost:
+		return "host"
+	case NetworkNone:
+		return "none"
+	}
+	return fmt.Sprintf("Network(%d)", int(n))
+}
 
 // DefaultHostname is the hostname NewSpec uses when Spec.Hostname is empty;
 // it is BuildKit's, so RUN steps see what they see under docker build.
@@ -43,23 +66,26 @@ const DefaultHostname = "buildkitsandbox"
 type Spec struct {
 	Rootfs   string // absolute path of the root filesystem (the caller's overlay mount)
 	Process  Process
-	Network  Network
+	Network  Network       // NetworkDefault when zero
 	Hostname string        // DefaultHostname when empty
 	Mounts   []specs.Mount // extra mounts, after the defaults
 }
 
-// NewSpec returns an OCI runtime spec for s with docker's defaults: mount, pid,
-// uts and ipc namespaces (and network for NetworkNone); /proc, /dev (tmpfs
-// with the runtime's default devices), /dev/pts, /dev/shm, /dev/mqueue, /sys
-// read-only and the cgroup filesystem read-only; docker's default capabilities,
-// masked paths, read-only paths and device cgroup rules; umask 0022 and
-// RLIMIT_NOFILE set to this process's hard limit (at most 1048576). There is
-// no seccomp or AppArmor profile, and no_new_privileges is off, as in docker
-// build's default RUN.
+// NewSpec returns an OCI runtime spec for s with the sandbox of a RUN step
+// under BuildKit: mount, pid, uts and ipc namespaces (and network, unless
+// NetworkHost); /proc, /dev (tmpfs with the runtime's default devices),
+// /dev/pts, /dev/shm, /dev/mqueue, /sys read-only and the cgroup filesystem
+// read-only; the default capabilities, masked paths, read-only paths and
+// device cgroup rules; docker's default seccomp profile (for those
+// capabilities); umask 0022 and RLIMIT_NOFILE set to this process's hard
+// limit (at most 1048576). There is no AppArmor profile, and
+// no_new_privileges is off, as under BuildKit.
 //
-// The /etc/hosts, /etc/resolv.conf and /etc/hostname bind mounts are not in
-// the returned spec: Executor.Run adds them from files it writes outside the
-// rootfs, unless s.Mounts already has those destinations.
+// The /etc/resolv.conf and /etc/hosts bind mounts are not in the returned
+// spec: Executor.Run adds them from files it writes outside the rootfs,
+// unless s.Mounts already has those destinations. /etc/hostname is not
+// mounted: the hostname is the UTS one, and the image's /etc/hostname (if
+// any) is what the process sees and may change, as under BuildKit.
 func NewSpec(s Spec) (*specs.Spec, error) {
 	if err := s.validate(); err != nil {
 		return nil, err
@@ -94,7 +120,7 @@ func NewSpec(s Spec) (*specs.Spec, error) {
 				{Type: "RLIMIT_NOFILE", Hard: nofile, Soft: nofile},
 			},
 		},
-		Mounts: append(defaultMounts(), s.Mounts...),
+		Mounts: append(append(defaultMounts(), cgroupMount()), s.Mounts...),
 		Linux: &specs.Linux{
 			Namespaces:    namespaces(s.Network),
 			MaskedPaths:   defaultMaskedPaths(),
@@ -102,6 +128,14 @@ func NewSpec(s Spec) (*specs.Spec, error) {
 			Resources:     &specs.LinuxResources{Devices: defaultDeviceRules()},
 		},
 	}
+	if s.Network == NetworkDefault {
+		spec.Annotations = map[string]string{networkAnnotation: networkSlirp4netns}
+	}
+	seccomp, err := defaultSeccomp(spec)
+	if err != nil {
+		return nil, err
+	}
+	spec.Linux.Seccomp = seccomp
 	return spec, nil
 }
 
@@ -113,7 +147,7 @@ func (s Spec) validate() error {
 		return errors.New("runtime: process has no args")
 	case !path.IsAbs(s.Process.Cwd):
 		return fmt.Errorf("runtime: cwd %q is not an absolute path", s.Process.Cwd)
-	case s.Network != NetworkHost && s.Network != NetworkNone:
+	case s.Network != NetworkDefault && s.Network != NetworkHost && s.Network != NetworkNone:
 		return fmt.Errorf("runtime: unknown network mode %d", s.Network)
 	}
 	for _, m := range s.Mounts {
@@ -131,8 +165,16 @@ func namespaces(n Network) []specs.LinuxNamespace {
 		{Type: specs.UTSNamespace},
 		{Type: specs.IPCNamespace},
 	}
-	if n == NetworkNone {
+	if n != NetworkHost {
 		ns = append(ns, specs.LinuxNamespace{Type: specs.NetworkNamespace})
 	}
 	return ns
 }
+
+// networkAnnotation, set to networkSlirp4netns, asks Executor.Run to
+// connect the spec's network namespace to the outside with slirp4netns
+// (see NetworkDefault). Run then gives the namespace a path.
+const (
+	networkAnnotation  = "dev.kiln.network"
+	networkSlirp4netns = "slirp4netns"
+)

@@ -42,7 +42,7 @@ func TestNewSpec(t *testing.T) {
 		t.Errorf("masked %v, read-only %v", s.Linux.MaskedPaths, s.Linux.ReadonlyPaths)
 	}
 
-	host, err := NewSpec(Spec{Rootfs: "/r", Process: Process{Args: []string{"true"}, Cwd: "/"}})
+	host, err := NewSpec(Spec{Rootfs: "/r", Process: Process{Args: []string{"true"}, Cwd: "/"}, Network: NetworkHost})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,10 +88,126 @@ func TestPrepareSpecKeepsCallerMounts(t *testing.T) {
 	for _, m := range p.Mounts {
 		count[m.Destination]++
 	}
-	if count["/etc/resolv.conf"] != 1 || count["/etc/hosts"] != 1 || count["/etc/hostname"] != 1 {
+	if count["/etc/resolv.conf"] != 1 || count["/etc/hosts"] != 1 || count["/etc/hostname"] != 0 {
 		t.Errorf("etc mounts %v", count)
 	}
 	if p.Linux.CgroupsPath != "/kiln/id" || s.Linux.CgroupsPath != "" || len(s.Mounts) == len(p.Mounts) {
 		t.Error("prepareSpec changed the caller's spec or missed the cgroup path")
+	}
+}
+
+func TestNewSpecNetwork(t *testing.T) {
+	tests := []struct {
+		network    Network
+		netns      bool
+		annotation string
+	}{
+		{NetworkDefault, true, networkSlirp4netns},
+		{NetworkHost, false, ""},
+		{NetworkNone, true, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.network.String(), func(t *testing.T) {
+			s, err := NewSpec(Spec{Rootfs: "/r", Process: Process{Args: []string{"true"}, Cwd: "/"}, Network: tt.network})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := !hostNetwork(s); got != tt.netns {
+				t.Errorf("own network namespace %v, want %v", got, tt.netns)
+			}
+			if got := s.Annotations[networkAnnotation]; got != tt.annotation {
+				t.Errorf("annotation %q, want %q", got, tt.annotation)
+			}
+		})
+	}
+	if got := Network(0).String(); got != "default" {
+		t.Errorf("zero Network is %q, want default", got)
+	}
+}
+
+// TestNewSpecBuildKitDefaults checks the parts of the spec that BuildKit's
+// (containerd's) default spec fixes.
+func TestNewSpecBuildKitDefaults(t *testing.T) {
+	s, err := NewSpec(Spec{Rootfs: "/r", Process: Process{Args: []string{"true"}, Cwd: "/"},
+		Mounts: []specs.Mount{{Destination: "/cache", Type: "bind", Source: "/c"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dests []string
+	for _, m := range s.Mounts {
+		dests = append(dests, m.Destination)
+	}
+	want := []string{"/proc", "/dev", "/dev/pts", "/dev/shm", "/dev/mqueue", "/sys", "/sys/fs/cgroup", "/cache"}
+	if !slices.Equal(dests, want) {
+		t.Errorf("mounts %q, want %q", dests, want)
+	}
+	if s.Process.NoNewPrivileges {
+		t.Error("no_new_privileges is on; BuildKit leaves it off")
+	}
+	if d := s.Linux.Resources.Devices; len(d) != 1 || d[0].Allow || d[0].Access != "rwm" || d[0].Type != "" {
+		t.Errorf("device rules %+v, want only deny-all", d)
+	}
+	for _, p := range []string{"/proc/acpi", "/proc/asound", "/proc/interrupts", "/proc/kcore", "/proc/keys",
+		"/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/sys/firmware",
+		"/sys/devices/virtual/powercap", "/proc/scsi"} {
+		if !slices.Contains(s.Linux.MaskedPaths, p) {
+			t.Errorf("%s not masked", p)
+		}
+	}
+}
+
+func TestPrepareSpecEtcMounts(t *testing.T) {
+	s, err := NewSpec(Spec{Rootfs: "/r", Process: Process{Args: []string{"true"}, Cwd: "/"},
+		Mounts: []specs.Mount{{Destination: "/cache", Type: "bind", Source: "/c"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, _ := makeOptions([]Option{WithResolvConf(t.TempDir() + "/missing")})
+	p, err := prepareSpec(s, "id", t.TempDir(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dests []string
+	for _, m := range p.Mounts {
+		dests = append(dests, m.Destination)
+	}
+	// BuildKit's order: the etc files after /sys, before the cgroup mount.
+	want := []string{"/proc", "/dev", "/dev/pts", "/dev/shm", "/dev/mqueue", "/sys",
+		"/etc/resolv.conf", "/etc/hosts", "/sys/fs/cgroup", "/cache"}
+	if !slices.Equal(dests, want) {
+		t.Errorf("mounts %q, want %q", dests, want)
+	}
+	if opts := p.Mounts[6].Options; !slices.Equal(opts, []string{"nosuid", "noexec", "nodev", "rbind", "ro"}) {
+		t.Errorf("resolv.conf mount options %q", opts)
+	}
+}
+
+func TestContainerResolvConf(t *testing.T) {
+	const defaults = "nameserver 8.8.8.8\nnameserver 8.8.4.4\nnameserver 2001:4860:4860::8888\nnameserver 2001:4860:4860::8844\n"
+	tests := []struct {
+		name, host  string
+		hostNetwork bool
+		want        string
+	}{
+		{"plain", "nameserver 192.0.2.53\n", false, "nameserver 192.0.2.53\n"},
+		{"loopback dropped", "nameserver 127.0.0.1\nnameserver 192.0.2.53\nnameserver ::1\n", false, "nameserver 192.0.2.53\n"},
+		{"loopback kept on host network", "nameserver 127.0.0.53\n", true, "nameserver 127.0.0.53\n"},
+		{"only loopback", "nameserver 127.0.0.53\n", false, defaults},
+		{"empty", "", false, defaults},
+		{"empty on host network", "", true, defaults},
+		{"ipv6 kept", "nameserver 2001:db8::1\n", false, "nameserver 2001:db8::1\n"},
+		{
+			"rendered like BuildKit",
+			"# generated\n\ndomain a.example\nnameserver 192.0.2.53\n; x\noptions ndots:2\nsearch b.example c.example\noptions edns0\nsortlist 192.0.2.0/24\nnameserver bad\n",
+			false,
+			"nameserver 192.0.2.53\nsearch b.example c.example\noptions ndots:2 edns0\nsortlist 192.0.2.0/24\n",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := string(containerResolvConf([]byte(tt.host), tt.hostNetwork)); got != tt.want {
+				t.Errorf("got %q, want %q", got, tt.want)
+			}
+		})
 	}
 }
