@@ -291,3 +291,40 @@ func childGits(t *testing.T) []string {
 	}
 	return out
 }
+
+// TestFetchGitSHA256 fetches from a sha256 repository (64-hex object names):
+// the bare repository and the kept .git use the same object format.
+func TestFetchGitSHA256(t *testing.T) {
+	f := newGitFixture(t, fixtureDate)
+	w := filepath.Join(t.TempDir(), "w")
+	f.git("", "init", "-q", "-b", "main", "--object-format=sha256", w)
+	f.write(w, "a.txt", "x\n", 0o644)
+	f.git(w, "add", ".")
+	f.git(w, "commit", "-qm", "c")
+	f.git(w, "tag", "-a", "t1", "-m", "t")
+	f.bare(w, "s256")
+	commit := f.git(w, "rev-parse", "main")
+	for _, src := range []string{f.url + "/s256.git", f.url + "/s256.git#t1", f.url + "/s256.git#" + commit} {
+		for _, keep := range []bool{false, true} {
+			ref, err := ResolveGit(context.Background(), src, WithKeepGitDir(keep))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ref.Commit != commit {
+				t.Errorf("%s resolves to %s, want %s", src, ref.Commit, commit)
+			}
+			dest := filepath.Join(t.TempDir(), "dest")
+			if err := FetchGit(context.Background(), ref, dest); err != nil {
+				t.Fatalf("%s, keep-git-dir=%v: %v", src, keep, err)
+			}
+			if d := diffLines([]string{"- 0644 2 a.txt"}, listTree(t, dest, inGitDir)); d != "" {
+				t.Errorf("%s, keep-git-dir=%v:\n%s", src, keep, d)
+			}
+			if keep {
+				if head := f.git(dest, "rev-parse", "HEAD"); head != commit {
+					t.Errorf("HEAD = %s, want %s", head, commit)
+				}
+			}
+		}
+	}
+}

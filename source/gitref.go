@@ -8,17 +8,6 @@ import (
 	"strings"
 )
 
-// A git source goes through two steps, like BuildKit's git source:
-//
-//	ref, err := source.ResolveGit(ctx, "https://host/repo.git#main:docs",
-//		source.WithKeepGitDir(false), source.WithChecksum(""))
-//	// one `git ls-remote`: ref.Commit is the commit main points to now
-//	key := ref.CacheKey() // a cached ADD with this key is still valid
-//	err = source.FetchGit(ctx, ref, tmpDir) // only on a cache miss
-//
-// ResolveGit is cheap: it fetches no objects. FetchGit checks out exactly
-// ref.Commit, even if the branch has moved on in between.
-
 // ErrGitRefNotFound reports a ref the repository does not have.
 var ErrGitRefNotFound = errors.New("source: git ref not found")
 
@@ -26,7 +15,17 @@ var ErrGitRefNotFound = errors.New("source: git ref not found")
 var ErrGitChecksum = errors.New("source: git checksum mismatch")
 
 // GitRef is a git source resolved to a commit: all FetchGit needs, and the
-// checkout's cache identity. It is plain data and may be stored.
+// checkout's cache identity. It is plain data and may be stored. A git
+// source goes through two steps, like BuildKit's git source:
+//
+//	ref, err := source.ResolveGit(ctx, "https://host/repo.git#main:docs",
+//		source.WithKeepGitDir(keep), source.WithChecksum(sum)) // ADD's flags
+//	// one `git ls-remote`, no objects fetched: ref.Commit is where main is now
+//	key := ref.CacheKey() // an ADD cached under this key is still valid
+//	err = source.FetchGit(ctx, ref, tmp) // on a cache miss only
+//
+// FetchGit checks out exactly ref.Commit, even if the branch has moved on
+// since ResolveGit.
 type GitRef struct {
 	// Remote is the repository URL handed to git (GitURL.Remote).
 	Remote string
