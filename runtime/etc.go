@@ -47,7 +47,8 @@ func prepareSpec(spec *specs.Spec, id, dir string, o options) (*specs.Spec, erro
 		data       []byte
 	}{
 		{"/etc/resolv.conf", "resolv.conf", resolv},
-		{"/etc/hosts", "hosts", []byte("127.0.0.1\tlocalhost " + hostname + "\n::1\tlocalhost ip6-localhost ip6-loopback\n")},
+		{"/etc/hosts", "hosts", []byte("127.0.0.1\tlocalhost " + hostname + "\n::1\tlocalhost ip6-localhost ip6-loopback\n" +
+			spec.Annotations[hostsAnnotation])},
 	}
 	var etc []specs.Mount
 	for _, f := range files {

@@ -69,6 +69,15 @@ type Spec struct {
 	Network  Network       // NetworkDefault when zero
 	Hostname string        // DefaultHostname when empty
 	Mounts   []specs.Mount // extra mounts, after the defaults
+	// ExtraHosts are added to /etc/hosts (--add-host).
+	ExtraHosts []Host
+	// ShmSize is the size of /dev/shm in bytes (--shm-size); 0 = 64 MiB.
+	ShmSize int64
+	// Ulimits replace or add resource limits (--ulimit).
+	Ulimits []specs.POSIXRlimit
+	// Insecure runs the process without the sandbox
+	// (RUN --security=insecure): every capability, no seccomp filter.
+	Insecure bool
 }
 
 // NewSpec returns an OCI runtime spec for s with the sandbox of a RUN step
@@ -136,6 +145,7 @@ func NewSpec(s Spec) (*specs.Spec, error) {
 		return nil, err
 	}
 	spec.Linux.Seccomp = seccomp
+	s.applyExtras(spec)
 	return spec, nil
 }
 

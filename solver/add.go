@@ -31,8 +31,6 @@ func (s *stage) addSpecial(ctx context.Context, src copier.Source, j copyJob, ro
 			if err := s.addURL(ctx, p, root, dest, len(srcs) > 1, j.checksum, opts); err != nil {
 				return nil, err
 			}
-		case isGitURL(p):
-			return nil, fmt.Errorf("ADD of a git repository (%s) is not supported yet", p)
 		case !j.unpack:
 			rest = append(rest, p)
 		default:
@@ -50,10 +48,6 @@ func (s *stage) addSpecial(ctx context.Context, src copier.Source, j copyJob, ro
 
 func isURL(s string) bool {
 	return strings.HasPrefix(s, "http://") || strings.HasPrefix(s, "https://")
-}
-
-func isGitURL(s string) bool {
-	return strings.HasPrefix(s, "git@") || strings.HasPrefix(s, "git://") || strings.HasSuffix(s, ".git")
 }
 
 // extractIfArchive extracts a local archive source (no wildcards) into dest.

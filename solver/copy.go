@@ -11,6 +11,7 @@ import (
 
 	"github.com/kiln-build/kiln/cache"
 	"github.com/kiln-build/kiln/copier"
+	"github.com/kiln-build/kiln/source"
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 )
 
@@ -38,19 +39,25 @@ func (s *stage) runCopy(ctx context.Context, c *instructions.CopyCommand) error 
 }
 
 func (s *stage) runAdd(ctx context.Context, c *instructions.AddCommand) error {
+	j := copyJob{name: "ADD", srcs: c.SourcePaths, contents: c.SourceContents, dest: c.DestPath,
+		chown: c.Chown, chmod: c.Chmod, excludes: c.ExcludePatterns, add: true, unpack: c.Unpack == nil || *c.Unpack,
+		checksum: c.Checksum, loc: c.Location()}
+	for _, src := range c.SourcePaths {
+		if source.IsGitURL(src) {
+			return s.addGit(ctx, c, j)
+		}
+	}
 	if c.KeepGitDir != nil {
-		return s.errorf(c.Location(), "ADD --keep-git-dir is not supported yet (ADD of git repositories is not)")
+		return s.errorf(c.Location(), "ADD --keep-git-dir is only for git sources")
 	}
 	if c.Checksum != "" {
 		for _, src := range c.SourcePaths {
 			if !isURL(src) {
-				return s.errorf(c.Location(), "ADD --checksum is only supported for HTTP(S) sources, not %s", src)
+				return s.errorf(c.Location(), "ADD --checksum is only supported for HTTP(S) and git sources, not %s", src)
 			}
 		}
 	}
-	return s.copy(ctx, copyJob{name: "ADD", srcs: c.SourcePaths, contents: c.SourceContents, dest: c.DestPath,
-		chown: c.Chown, chmod: c.Chmod, excludes: c.ExcludePatterns, add: true, unpack: c.Unpack == nil || *c.Unpack,
-		checksum: c.Checksum, loc: c.Location()})
+	return s.copy(ctx, j)
 }
 
 func (s *stage) copy(ctx context.Context, j copyJob) error {
@@ -171,7 +178,7 @@ var errNoContext = errors.New("no build context (the Dockerfile came from stdin 
 func (s *stage) copyKey(ctx context.Context, j copyJob, dest string) (string, error) {
 	for _, src := range j.srcs {
 		// a URL's content is unknown until fetched, unless --checksum pins it
-		if j.add && (isURL(src) || isGitURL(src)) && j.checksum == "" {
+		if j.add && isURL(src) && j.checksum == "" {
 			return uniqueKey(s.key, j.name), nil
 		}
 	}

@@ -36,6 +36,7 @@ type options struct {
 	snapshotter    snapshot.Kind
 	contexts       map[string]string // named build contexts, by plan.ContextName
 	ssh            map[string]sshSource
+	sandbox        sandbox
 
 	// test seams
 	executor runtime.Executor

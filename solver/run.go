@@ -23,16 +23,9 @@ func (s *stage) runRun(ctx context.Context, c *instructions.RunCommand, step *pr
 	if err != nil {
 		return s.errorf(c.Location(), "RUN %w", err)
 	}
-	network := runtime.NetworkHost
-	switch instructions.GetNetwork(c) {
-	case instructions.NetworkNone:
-		network = runtime.NetworkNone
-	case instructions.NetworkDefault, instructions.NetworkHost:
-	default:
-		return s.errorf(c.Location(), "RUN --network=%s is not supported", instructions.GetNetwork(c))
-	}
-	if sec := instructions.GetSecurity(c); sec != "" && sec != instructions.SecuritySandbox {
-		return s.errorf(c.Location(), "RUN --security=%s is not supported", sec)
+	network, insecure, err := s.runSandbox(c)
+	if err != nil {
+		return s.errorf(c.Location(), "RUN %w", err)
 	}
 	args, mounts, err := s.runArgs(c)
 	if err != nil {
@@ -40,7 +33,13 @@ func (s *stage) runRun(ctx context.Context, c *instructions.RunCommand, step *pr
 	}
 	cfg := s.img.Config.Config
 	k := cache.NewKey(s.key, "RUN").AddList("args", args).AddList("env", s.env).Add("user", cfg.User).
-		Add("workdir", cfg.WorkingDir).Add("network", fmt.Sprint(network))
+		Add("workdir", cfg.WorkingDir).Add("network", network.String())
+	if insecure {
+		k.Add("security", "insecure")
+	}
+	if sb := s.opts.sandbox; len(sb.hosts) > 0 || sb.shmSize > 0 || len(sb.ulimits) > 0 {
+		k.Add("sandbox", fmt.Sprint(sb.hosts, sb.shmSize, sb.ulimits))
+	}
 	for _, rm := range rms {
 		mk, err := s.mountKey(ctx, rm)
 		if err != nil {
@@ -79,8 +78,10 @@ func (s *stage) runRun(ctx context.Context, c *instructions.RunCommand, step *pr
 			return fmt.Errorf("creating working dir %s: %w", cwd, err)
 		}
 		env := append(s.runEnv(u), secretEnv...)
-		spec, err := runtime.NewSpec(runtime.Spec{Rootfs: root, Network: network, Mounts: append(mounts, extra...), Process: runtime.Process{
-			Args: args, Env: env, Cwd: cwd, UID: u.UID, GID: u.GID, AdditionalGids: u.Groups}})
+		sb := s.opts.sandbox
+		spec, err := runtime.NewSpec(runtime.Spec{Rootfs: root, Network: network, Mounts: append(mounts, extra...),
+			ExtraHosts: sb.hosts, ShmSize: sb.shmSize, Ulimits: sb.ulimits, Insecure: insecure,
+			Process: runtime.Process{Args: args, Env: env, Cwd: cwd, UID: u.UID, GID: u.GID, AdditionalGids: u.Groups}})
 		if err != nil {
 			return err
 		}

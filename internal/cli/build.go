@@ -8,6 +8,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/docker/go-units"
 	"github.com/kiln-build/kiln/export"
 	"github.com/kiln-build/kiln/progress"
 	"github.com/kiln-build/kiln/solver"
@@ -41,6 +42,11 @@ type buildFlags struct {
 	annotations []string
 	contexts    []string
 	ssh         []string
+	network     string
+	allow       []string
+	addHosts    []string
+	shmSize     string
+	ulimits     []string
 	provenance  string
 	sbom        string
 	attest      []string
@@ -81,6 +87,11 @@ func newBuildCmd(g *globals) *cobra.Command {
 	fl.BoolVar(&f.load, "load", false, "load the image into the docker daemon ($DOCKER_HOST; shorthand for -o type=docker)")
 	fl.StringArrayVar(&f.annotations, "annotation", nil, "annotation [manifest:|manifest-descriptor:]KEY=VALUE on the image")
 	fl.StringArrayVar(&f.contexts, "build-context", nil, "named context NAME=DIR|docker-image://REF|oci-layout://PATH[:TAG]|target:STAGE")
+	fl.StringVar(&f.network, "network", "default", "network of RUN steps: default (own namespace, outbound only), none, host (needs --allow network.host)")
+	fl.StringArrayVar(&f.allow, "allow", nil, "grant an entitlement: network.host, security.insecure")
+	fl.StringArrayVar(&f.addHosts, "add-host", nil, "add host:ip to /etc/hosts of RUN steps")
+	fl.StringVar(&f.shmSize, "shm-size", "", "size of /dev/shm in RUN steps (e.g. 128m; default 64m)")
+	fl.StringArrayVar(&f.ulimits, "ulimit", nil, "resource limit of RUN steps: name=soft[:hard] (e.g. nofile=1024:2048)")
 	fl.StringArrayVar(&f.ssh, "ssh", nil, "ssh agent or keys for RUN --mount=type=ssh: default|ID[=SOCKET|KEY[,KEY]]")
 	fl.StringVar(&f.provenance, "provenance", "", "provenance attestation (accepted; not attached yet)")
 	fl.StringVar(&f.sbom, "sbom", "", "SBOM attestation (accepted; not attached yet)")
@@ -221,9 +232,17 @@ func (f *buildFlags) solverOptions(g *globals, contextDir string) ([]solver.Opti
 		return nil, err
 	}
 	opts := []solver.Option{solver.WithBuildArgs(buildArgs), solver.WithLabels(labels), solver.WithSecrets(secrets),
-		solver.WithBuildContexts(contexts), solver.WithSSH(f.ssh...),
+		solver.WithBuildContexts(contexts), solver.WithSSH(f.ssh...), solver.WithNetwork(f.network),
+		solver.WithAllow(f.allow...), solver.WithAddHosts(f.addHosts...), solver.WithUlimits(f.ulimits...),
 		solver.WithTarget(f.target), solver.WithJobs(f.jobs), solver.WithRuntime(f.runtimeName),
 		solver.WithNoCacheFilter(f.noCacheFor...), solver.WithCacheFrom(f.cacheFrom...)}
+	if f.shmSize != "" {
+		n, err := units.RAMInBytes(f.shmSize)
+		if err != nil {
+			return nil, fmt.Errorf("--shm-size=%s: %w", f.shmSize, err)
+		}
+		opts = append(opts, solver.WithShmSize(n))
+	}
 	switch f.file {
 	case "-":
 		data, err := io.ReadAll(g.stdin)
