@@ -2,6 +2,7 @@ package export
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -230,6 +231,9 @@ func (w *writer) commit(ctx context.Context, outs []Output) error {
 	if err == nil {
 		w.rep.ImageID, err = configDigest(w.st, w.rep.Manifest)
 	}
+	if err == nil {
+		err = w.putRecord()
+	}
 	step.Done(err)
 	w.committed = err == nil
 	return err
@@ -290,6 +294,16 @@ func (w *writer) output(ctx context.Context, out Output, names []string) error {
 		return fmt.Errorf("--output dest=%s: %w", out.Dest, err)
 	}
 	return nil
+}
+
+// putRecord keeps the build's record of the image beside its manifest,
+// for kiln explain (the layers now have their digests).
+func (w *writer) putRecord() error {
+	b, err := json.Marshal(w.res.Record())
+	if err != nil {
+		return err
+	}
+	return w.st.PutRecord("build", w.rep.Manifest.Digest, b)
 }
 
 // configDigest is the image ID docker shows: the config's digest.

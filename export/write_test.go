@@ -3,6 +3,7 @@ package export_test
 import (
 	"archive/tar"
 	"context"
+	"encoding/json"
 	"io"
 	"log"
 	"net/http/httptest"
@@ -17,6 +18,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/kiln-build/kiln/export"
+	"github.com/kiln-build/kiln/image"
 	"github.com/kiln-build/kiln/progress"
 	"github.com/kiln-build/kiln/runtime/runtimetest"
 	"github.com/kiln-build/kiln/snapshot"
@@ -78,6 +80,18 @@ func TestWriteImageNamesIt(t *testing.T) {
 	cf, _ := img.ConfigFile()
 	if id.String() != rep.ImageID || len(cf.RootFS.DiffIDs) != 1 || cf.Config.Cmd[0] != "/app/artifact" {
 		t.Errorf("image %s config %+v", id, cf)
+	}
+	raw, err := f.st.Record("build", desc.Digest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var br image.Record
+	json.Unmarshal(raw, &br)
+	if len(br.Layers) != 1 || br.Layers[0].Made.Stage != "stage-1" || br.Layers[0].FromStage != "builder" ||
+		strings.Join(br.Layers[0].Made.Sources, ",") != "/artifact" || br.Layers[0].Made.Line != 5 ||
+		br.Layers[0].Digest != cf.RootFS.DiffIDs[0].String() && br.Layers[0].DiffID != cf.RootFS.DiffIDs[0].String() ||
+		len(br.Stages) != 2 || br.Stages[0].Bytes != 13 || br.Stages[1].Base != "scratch" {
+		t.Errorf("build record %s", raw)
 	}
 	if !strings.Contains(strings.Join(rec.Notes(), "\n"), "naming to docker.io/library/app:1") {
 		t.Errorf("notes %v", rec.Notes())

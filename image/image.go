@@ -28,6 +28,16 @@ type Layer struct {
 	// Origin names the stage or image the layer's files came from
 	// (COPY --from), "" for the stage's own work.
 	Origin string
+	// Made says which build step made the layer (zero for base layers).
+	Made Provenance
+}
+
+// Provenance is the build step a layer came from.
+type Provenance struct {
+	Stage       string   `json:"stage,omitempty"`       // the stage whose step made it
+	Instruction string   `json:"instruction,omitempty"` // the instruction, on one line
+	Line        int      `json:"line,omitempty"`        // its Dockerfile line
+	Sources     []string `json:"sources,omitempty"`     // COPY/ADD source paths
 }
 
 // Image is a config and its layers, bottom first.
@@ -117,4 +127,33 @@ func EnvSet(env []string, key, value string) []string {
 		}
 	}
 	return append(env, key+"="+value)
+}
+
+// Record is what a build knew of the image it made, kept beside the
+// manifest in the store ("build" record): which stage and instruction
+// made each layer, and what each stage cost. `kiln explain` reads it.
+type Record struct {
+	Dockerfile string        `json:"dockerfile"`
+	Target     string        `json:"target"`
+	Stages     []StageRecord `json:"stages"`
+	Layers     []LayerRecord `json:"layers"` // the image's layers, bottom first
+}
+
+// StageRecord is one stage that ran.
+type StageRecord struct {
+	Name  string `json:"name"`
+	Base  string `json:"base"`  // its FROM: an image, "scratch" or a stage
+	Bytes int64  `json:"bytes"` // file content of the layers the stage's own steps made
+	Steps int    `json:"steps"` // steps that made a layer
+}
+
+// LayerRecord is one layer of the image.
+type LayerRecord struct {
+	DiffID    string     `json:"diff_id"`
+	Digest    string     `json:"digest"`
+	Size      int64      `json:"size"`                 // compressed
+	Bytes     int64      `json:"bytes,omitempty"`      // file content, when known
+	BaseImage string     `json:"base_image,omitempty"` // set for layers that came with the base image
+	FromStage string     `json:"from_stage,omitempty"` // COPY --from's stage or image
+	Made      Provenance `json:"made"`
 }

@@ -104,6 +104,7 @@ func (s *stage) copy(ctx context.Context, j copyJob) error {
 		}
 		s.img.Layers[len(s.img.Layers)-1].Origin = origin
 	}
+	s.img.Layers[len(s.img.Layers)-1].Made.Sources = append(append([]string(nil), j.srcs...), heredocNames(j)...)
 	s.history(copyHistory(j), true, true)
 	return nil
 }
@@ -236,6 +237,14 @@ func (s *stage) destPath(d string) string {
 		}
 	}
 	return p
+}
+
+func heredocNames(j copyJob) []string {
+	var out []string
+	for _, c := range j.contents {
+		out = append(out, "<<"+c.Path)
+	}
+	return out
 }
 
 // copyHistory is BuildKit's created_by text for COPY and ADD.

@@ -139,3 +139,37 @@ func layerHistory(img *image.Image) []string {
 	}
 	return out
 }
+
+// Record describes the build for `kiln explain`: each stage's cost and,
+// for every layer of the target image, the step that made it. Digests
+// are filled in when the image is committed.
+func (r *Result) Record() image.Record {
+	rec := image.Record{Dockerfile: r.Plan.File.Name, Target: r.Plan.Target.Ref()}
+	for _, st := range r.Stages {
+		sr := image.StageRecord{Name: st.Name, Steps: st.Stats.Steps}
+		for _, ps := range r.Plan.Stages {
+			if ps.Ref() == st.Name {
+				sr.Base = ps.Base
+			}
+		}
+		for _, l := range st.Image.Layers {
+			if l.Made.Stage == st.Name {
+				sr.Bytes += l.Size
+			}
+		}
+		rec.Stages = append(rec.Stages, sr)
+	}
+	base := r.Plan.Target
+	for base.BaseStage != nil {
+		base = base.BaseStage
+	}
+	for _, l := range r.Image.Layers {
+		lr := image.LayerRecord{DiffID: l.DiffID.String(), Digest: l.Blob.Digest.String(), Size: l.Blob.Size,
+			Bytes: l.Size, FromStage: l.Origin, Made: l.Made}
+		if l.Key == "" {
+			lr.BaseImage = base.Base
+		}
+		rec.Layers = append(rec.Layers, lr)
+	}
+	return rec
+}

@@ -182,6 +182,11 @@ func (s *stage) dispatch(ctx context.Context, c instructions.Command) error {
 	err := s.run(ctx, c, step)
 	if err == nil && len(s.img.Layers) > layers {
 		s.stats.Steps++
+		l := &s.img.Layers[len(s.img.Layers)-1]
+		l.Made.Stage, l.Made.Instruction = s.ps.Ref(), oneLine(c)
+		if loc := c.Location(); len(loc) > 0 {
+			l.Made.Line = loc[0].Start.Line
+		}
 	}
 	if err == nil && s.cached {
 		s.stats.Cached++

@@ -36,6 +36,7 @@ func (s *Store) PruneBlobs() (int, int64, error) {
 			}
 			n++
 		}
+		s.pruneRecords()
 		return nil
 	})
 	return n, bytes, err

@@ -1,0 +1,55 @@
+package store
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+)
+
+// Records are small JSON documents kept beside an image's manifest, by
+// kind: "build" holds what the build that made the image knew of each
+// layer (see image.Record). They go with the manifest: a prune that
+// removes it removes them.
+
+func (s *Store) recordPath(kind string, d v1.Hash) string {
+	return filepath.Join(s.root, "records", kind, d.Hex+".json")
+}
+
+// PutRecord stores data as the record of kind for the manifest d.
+func (s *Store) PutRecord(kind string, d v1.Hash, data []byte) error {
+	p := s.recordPath(kind, d)
+	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	if err := WriteFileAtomic(p, data, 0o644); err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	return nil
+}
+
+// Record returns the record of kind for the manifest d; ErrNotFound when
+// there is none (an image kiln did not build).
+func (s *Store) Record(kind string, d v1.Hash) ([]byte, error) {
+	b, err := os.ReadFile(s.recordPath(kind, d))
+	if os.IsNotExist(err) {
+		return nil, fmt.Errorf("%w: %s record of %s", ErrNotFound, kind, d)
+	}
+	return b, err
+}
+
+// pruneRecords removes the records whose manifest is gone.
+func (s *Store) pruneRecords() {
+	kinds, _ := os.ReadDir(filepath.Join(s.root, "records"))
+	for _, k := range kinds {
+		dir := filepath.Join(s.root, "records", k.Name())
+		ents, _ := os.ReadDir(dir)
+		for _, e := range ents {
+			hex := e.Name()[:len(e.Name())-len(filepath.Ext(e.Name()))]
+			if !s.HasBlob(v1.Hash{Algorithm: "sha256", Hex: hex}) {
+				os.Remove(filepath.Join(dir, e.Name()))
+			}
+		}
+	}
+}
