@@ -96,9 +96,9 @@ func (c *checker) newLinter() error {
 			return &Error{File: c.file.Name, Err: fmt.Errorf("failed to parse build-arg:%s: %s", checkArg, err)}
 		}
 	} else {
-		v, _, loc, _ := parser.ParseDirective("check", c.file.Source)
+		v, _, _, _ := parser.ParseDirective("check", c.file.Source)
 		if cfg, err = linter.ParseLintOptions(v); err != nil {
-			return &Error{File: c.file.Name, Line: StartLine(loc), Err: fmt.Errorf("failed to parse check options: %s", err)}
+			return &Error{File: c.file.Name, Err: fmt.Errorf("failed to parse check options: %s", err)}
 		}
 	}
 	cfg.Warn = c.warn

@@ -6,6 +6,7 @@ package dockerfile
 import (
 	"errors"
 	"fmt"
+	"path"
 	"regexp"
 	"strings"
 
@@ -42,6 +43,11 @@ func (c *checker) dispatchStages(reachable map[*stageState]bool) error {
 			k, v, _ := strings.Cut(kv, "=")
 			d.env.set(k, v)
 		}
+		if wd := d.image.Config.WorkingDir; wd != "" {
+			if err := setWorkdir(d, wd); err != nil {
+				return c.errAt(d.stage.Location, err)
+			}
+		}
 		for _, cmd := range d.commands {
 			if err := c.dispatch(d, cmd); err != nil {
 				return c.errAt(cmd.Location(), err)
@@ -64,12 +70,13 @@ func (c *checker) dispatch(d *stageState, cmd lintCommand) error {
 			checkLegacyFormat(ic, l, lint)
 		}
 	case *instructions.RunCommand:
-		return checkRunMounts(ic, cmd.sources)
+		return checkRunMounts(d, ic, cmd.sources)
 	case *instructions.WorkdirCommand:
 		if !d.workdir && !system.IsAbs(ic.Path, d.platform.OS) {
 			lint.Run(&linter.RuleWorkdirRelativePath, ic.Location(), linter.RuleWorkdirRelativePath.Format(ic.Path))
 		}
 		d.workdir = true
+		return setWorkdir(d, ic.Path)
 	case *instructions.CmdCommand:
 		usedOnce(ic, &d.cmd, lint)
 		c.checkShellForm(d, ic, ic.PrependShell, lint)
@@ -86,6 +93,8 @@ func (c *checker) dispatch(d *stageState, cmd lintCommand) error {
 				return errors.New("VOLUME specified can not be an empty string")
 			}
 		}
+	case *instructions.StopSignalCommand:
+		return checkStopSignal(ic.Signal)
 	case *instructions.ShellCommand:
 		d.image.Config.Shell = ic.Shell
 	case *instructions.OnbuildCommand:
@@ -102,6 +111,17 @@ func (c *checker) dispatch(d *stageState, cmd lintCommand) error {
 		return c.checkCopy(copyCheck{cmd: ic, params: ic.SourcesAndDest,
 			chown: ic.Chown, chmod: ic.Chmod, link: ic.Link}, len(cmd.sources) == 0, lint)
 	}
+	return nil
+}
+
+// setWorkdir changes the stage's working directory (which relative RUN
+// --mount targets are in).
+func setWorkdir(d *stageState, dir string) error {
+	wd, err := system.NormalizeWorkdir(d.image.Config.WorkingDir, dir, d.platform.OS)
+	if err != nil {
+		return fmt.Errorf("normalizing workdir: %w", err)
+	}
+	d.image.Config.WorkingDir = wd
 	return nil
 }
 
@@ -216,8 +236,9 @@ func usedOnce(ic instructions.Command, prev *[]parser.Range, lint *linter.Linter
 	}
 }
 
-// checkRunMounts fails on RUN --mount from a stage defined later.
-func checkRunMounts(ic *instructions.RunCommand, sources []*stageState) error {
+// checkRunMounts fails on the RUN --mount options BuildKit refuses: a
+// stage defined later, a target that is the root, a secret without an id.
+func checkRunMounts(d *stageState, ic *instructions.RunCommand, sources []*stageState) error {
 	for i, m := range instructions.GetMounts(ic) {
 		from := m.From
 		if from == "" && m.Type == instructions.MountTypeCache {
@@ -225,6 +246,25 @@ func checkRunMounts(ic *instructions.RunCommand, sources []*stageState) error {
 		}
 		if from != "" && i < len(sources) && !sources[i].dispatched {
 			return fmt.Errorf("cannot mount from stage %q to %q, stage needs to be defined before current command", from, m.Target)
+		}
+		switch m.Type {
+		case instructions.MountTypeSecret:
+			if m.CacheID == "" && m.Source == "" && m.Target == "" {
+				return errors.New("one of source, target required")
+			}
+			continue
+		case instructions.MountTypeSSH:
+			if m.Source != "" {
+				return errors.New("ssh does not support source")
+			}
+			continue
+		}
+		target := m.Target
+		if !path.IsAbs(path.Clean(target)) {
+			target = path.Join("/", d.image.Config.WorkingDir, target)
+		}
+		if target == "/" {
+			return fmt.Errorf("invalid mount target %q", target)
 		}
 	}
 	return nil

@@ -89,7 +89,7 @@ func (c *checker) buildGraph() error {
 		for _, ic := range d.stage.Commands {
 			cmd, err := c.toCommand(ic)
 			if err != nil {
-				return c.errAt(ic.Location(), err)
+				return &Error{File: c.file.Name, Err: err} // BuildKit gives no line
 			}
 			d.commands = append(d.commands, cmd)
 			c.addDeps(d, cmd)

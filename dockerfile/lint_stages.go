@@ -199,13 +199,26 @@ func (c *checker) stagePlatform(st instructions.Stage, lint *linter.Linter) (p0 
 		return p0, c.errAt(st.Location, fmt.Errorf("failed to process arguments for platform %s: %w", res.Result, err))
 	}
 	if res.Result == "" {
-		return p0, c.errAt(st.Location, fmt.Errorf("empty platform value from expression %s", st.Platform))
+		err := c.suggestArg(fmt.Errorf("empty platform value from expression %s", st.Platform), res.Unmatched)
+		return p0, c.errAt(st.Location, err)
 	}
 	p, err := parsePlatform(res.Result)
 	if err != nil {
+		err = c.suggestArg(err, res.Unmatched)
 		return p0, c.errAt(st.Location, fmt.Errorf("failed to parse platform %s: %w", st.Platform, err))
 	}
 	return p, nil
+}
+
+// suggestArg adds "(did you mean …?)" to err for the first unmatched
+// variable that is close to a defined one.
+func (c *checker) suggestArg(err error, unmatched map[string]struct{}) error {
+	for _, k := range sortedKeys(unmatched) {
+		if m, ok := suggest.Search(k, c.globalArgs.Keys(), true); ok {
+			return fmt.Errorf("%w (did you mean %s?)", err, m)
+		}
+	}
+	return err
 }
 
 // checkFromArgs: UndefinedArgInFrom for the variables a FROM uses that no
