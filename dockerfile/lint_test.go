@@ -212,3 +212,23 @@ func FuzzLint(f *testing.F) {
 		_, _ = Lint(context.Background(), df, ForBuild())
 	})
 }
+
+func BenchmarkLint(b *testing.B) {
+	var src strings.Builder
+	for _, tc := range lintCases {
+		if strings.HasPrefix(tc.df, "ARG") || strings.Contains(tc.df, "#") || tc.wantErr != "" {
+			continue
+		}
+		src.WriteString(tc.df)
+	}
+	f, err := Parse("Dockerfile", strings.NewReader(src.String()))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Lint(context.Background(), f, WithBaseImages(fakeBaseImages)); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
