@@ -18,9 +18,12 @@ type File struct {
 	Stages      []instructions.Stage
 	MetaArgs    []instructions.ArgCommand // ARGs before the first FROM
 	EscapeToken rune
-	Syntax      string    // the "# syntax=" directive, if any
-	Warnings    []Warning // parser and lint warnings
-	Source      []byte
+	Syntax      string // the "# syntax=" directive, if any
+	// Warnings are what parsing noticed: empty continuation lines and the
+	// lint rules BuildKit runs while parsing instructions, without "# check="
+	// directives. Lint finds all the warnings a BuildKit build prints.
+	Warnings []Warning
+	Source   []byte
 }
 
 // Warning is a non-fatal finding, with its line.
