@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kiln-build/kiln/dockerfile"
 	"github.com/kiln-build/kiln/image"
 	"github.com/kiln-build/kiln/plan"
 	"github.com/kiln-build/kiln/snapshot"
@@ -20,9 +21,11 @@ type Result struct {
 	Image  *image.Image
 	Stages []StageResult // the stages that ran, in dependency order
 	// Epoch is SOURCE_DATE_EPOCH when the build args set it.
-	Epoch  *time.Time
-	layers *layerStore
-	tmp    string
+	Epoch *time.Time
+	// Warnings are the Dockerfile checks' findings (BuildKit's lint rules).
+	Warnings []dockerfile.LintWarning
+	layers   *layerStore
+	tmp      string
 }
 
 // StageResult is one stage that ran.

@@ -151,9 +151,9 @@ func pullCaches(ctx context.Context, specs []cache.Spec, sink progress.Sink) ([]
 
 // run runs the stages and assembles the result.
 func (b *build) run(ctx context.Context) (*Result, error) {
-	f := b.plan.File
-	for _, w := range f.Warnings {
-		b.sink.Event(progress.Warning{File: f.Name, Line: w.Line, Message: w.Message})
+	warnings, err := b.lint(ctx)
+	if err != nil {
+		return nil, err
 	}
 	for _, s := range b.plan.Skipped {
 		b.sink.Event(progress.StageSkipped{Stage: s.Ref(), Target: b.plan.Target.Ref()})
@@ -165,7 +165,7 @@ func (b *build) run(ctx context.Context) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	res := &Result{Plan: b.plan, Image: img, layers: b.layers, tmp: b.tmp}
+	res := &Result{Plan: b.plan, Image: img, layers: b.layers, tmp: b.tmp, Warnings: warnings}
 	if t, ok := b.plan.Epoch(); ok {
 		res.Epoch = &t
 	}

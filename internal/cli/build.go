@@ -47,6 +47,8 @@ type buildFlags struct {
 	addHosts    []string
 	shmSize     string
 	ulimits     []string
+	check       bool
+	call        string
 	provenance  string
 	sbom        string
 	attest      []string
@@ -92,6 +94,8 @@ func newBuildCmd(g *globals) *cobra.Command {
 	fl.StringArrayVar(&f.addHosts, "add-host", nil, "add host:ip to /etc/hosts of RUN steps")
 	fl.StringVar(&f.shmSize, "shm-size", "", "size of /dev/shm in RUN steps (e.g. 128m; default 64m)")
 	fl.StringArrayVar(&f.ulimits, "ulimit", nil, "resource limit of RUN steps: name=soft[:hard] (e.g. nofile=1024:2048)")
+	fl.BoolVar(&f.check, "check", false, "run the Dockerfile checks (BuildKit's lint rules) and build nothing; shorthand for --call=check")
+	fl.StringVar(&f.call, "call", "build", "what to do: build, or check[,ignorestatus=true]")
 	fl.StringArrayVar(&f.ssh, "ssh", nil, "ssh agent or keys for RUN --mount=type=ssh: default|ID[=SOCKET|KEY[,KEY]]")
 	fl.StringVar(&f.provenance, "provenance", "", "provenance attestation (accepted; not attached yet)")
 	fl.StringVar(&f.sbom, "sbom", "", "SBOM attestation (accepted; not attached yet)")
@@ -114,6 +118,11 @@ func runBuild(cmd *cobra.Command, g *globals, f *buildFlags, contextDir string) 
 	bopts, err := f.solverOptions(g, contextDir)
 	if err != nil {
 		return err
+	}
+	if call, opts, _ := strings.Cut(f.call, ","); f.check || call == "check" {
+		return runCheck(cmd, g, contextDir, bopts, opts == "ignorestatus=true" || opts == "ignorestatus=1")
+	} else if call != "build" {
+		return fmt.Errorf("--call=%s: want build or check", f.call)
 	}
 	outs, eopts, err := f.exportOptions(g)
 	if err != nil {
@@ -149,6 +158,42 @@ func runBuild(cmd *cobra.Command, g *globals, f *buildFlags, contextDir string) 
 			display.(*progress.JSON).Write("summary", res.Summary())
 		case mode != "quiet":
 			writeSummary(g.stderr, res.Summary())
+			writeWarnings(g.stderr, res.Warnings)
+		}
+		return nil
+	})(cmd, nil)
+}
+
+// runCheck runs the Dockerfile checks and prints what buildx prints for
+// --check: the warnings on stdout; it fails when a rule failed the check
+// (# check=error=true) or, unless ignorestatus, when there are warnings.
+func runCheck(cmd *cobra.Command, g *globals, contextDir string, bopts []solver.Option, ignoreStatus bool) error {
+	return g.withStore(func(cmd *cobra.Command, st *store.Store, _ []string) error {
+		res, err := solver.Check(cmd.Context(), st, contextDir, bopts...)
+		if err != nil {
+			return err
+		}
+		out := g.stdout
+		switch n := len(res.Warnings); {
+		case n == 1:
+			fmt.Fprintln(out, "Check complete, 1 warning has been found!")
+		case n > 1:
+			fmt.Fprintf(out, "Check complete, %d warnings have been found!\n", n)
+		case res.Err == nil:
+			fmt.Fprintln(out, "Check complete, no warnings found.")
+		}
+		if err := res.PrintTo(out); err != nil {
+			return err
+		}
+		if res.Err != nil {
+			var b strings.Builder
+			if err := res.PrintErrorTo(&b); err != nil {
+				return err
+			}
+			return fmt.Errorf("%s", strings.TrimSpace(b.String()))
+		}
+		if len(res.Warnings) > 0 && !ignoreStatus {
+			return errCheckWarnings
 		}
 		return nil
 	})(cmd, nil)

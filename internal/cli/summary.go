@@ -44,3 +44,19 @@ func writeSummary(w io.Writer, s solver.Summary) {
 	fmt.Fprintf(tw, "%d new layers on %d base layers\t%s\t\n", len(s.Layers), s.Base, progress.Size(total))
 	tw.Flush()
 }
+
+// writeWarnings prints the Dockerfile checks' warnings after a build, as
+// buildx does.
+func writeWarnings(w io.Writer, ws []solver.LintWarning) {
+	if len(ws) == 0 {
+		return
+	}
+	noun := "warnings"
+	if len(ws) == 1 {
+		noun = "warning"
+	}
+	fmt.Fprintf(w, "\n %d %s found (kiln build --check shows more):\n", len(ws), noun)
+	for _, x := range ws {
+		fmt.Fprintf(w, " - %s\n", x.String())
+	}
+}
