@@ -180,10 +180,14 @@ func enterNewNetns(tap string) (ns *os.File, back bool, err error) {
 		err = setupNetns(tap)
 	}
 	if serr := unix.Setns(int(orig.Fd()), unix.CLONE_NEWNET); serr != nil {
-		if ns != nil {
+		// rootless: the original namespace belongs to the host's user
+		// namespace and cannot be entered again; the thread, locked, ends
+		// with its goroutine, and the new namespace lives on through ns
+		if err != nil && ns != nil {
 			ns.Close()
+			return nil, false, err
 		}
-		return nil, false, fmt.Errorf("returning to the original network namespace: %w", serr)
+		return ns, false, err
 	}
 	if err != nil {
 		if ns != nil {

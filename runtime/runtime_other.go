@@ -14,3 +14,9 @@ func NewLibcontainer(stateDir string, opts ...Option) (Executor, error) {
 func NewOCIRuntime(binary, stateDir string, opts ...Option) (Executor, error) {
 	return nil, ErrUnsupported
 }
+
+// Rootless is false where kiln does not run containers.
+func Rootless() bool { return false }
+
+// EnterRootless does nothing where kiln does not run containers.
+func EnterRootless() {}
