@@ -10,7 +10,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-
 // normalize turns a step's upper dir into the same diff BuildKit's differ
 // makes from the same change:
 //   - directories that were only copied up (for a mount point, or touched
