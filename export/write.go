@@ -108,6 +108,8 @@ type Report struct {
 	Names []string
 	// Pushed are the references pushed to registries.
 	Pushed []string
+	// Archived are the names written into OCI and docker archives.
+	Archived []string
 }
 
 // Metadata is the report in buildx's --metadata-file keys.
@@ -122,7 +124,7 @@ func (r Report) Metadata() map[string]any {
 		}
 		m["containerimage.descriptor"] = desc
 	}
-	names := append(append([]string(nil), r.Names...), r.Pushed...)
+	names := append(append(append([]string(nil), r.Names...), r.Pushed...), r.Archived...)
 	if len(names) > 0 {
 		m["image.name"] = strings.Join(dedupe(names), ",")
 	}
@@ -166,8 +168,11 @@ func Write(ctx context.Context, st *store.Store, res *solver.Result, outs []Outp
 		if err := w.output(ctx, out, names); err != nil {
 			return Report{}, err
 		}
-		if out.Type == "image" {
+		switch out.Type {
+		case "image":
 			toTag = append(toTag, names...)
+		case "oci", "docker":
+			w.rep.Archived = append(w.rep.Archived, names...)
 		}
 	}
 	for _, n := range toTag {
