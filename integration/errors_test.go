@@ -41,7 +41,7 @@ func TestBadInput(t *testing.T) {
 			[]string{"Dockerfile:2:", "ghost"}},
 		{"bad output", map[string]string{"Dockerfile": "FROM busybox\n"}, []string{"-o", "type=floppy"},
 			[]string{"--output", "floppy"}},
-		{"other platform", map[string]string{"Dockerfile": "FROM busybox\n"}, []string{"--platform", "linux/s390x"},
+		{"bad platform", map[string]string{"Dockerfile": "FROM busybox\n"}, []string{"--platform", "linux//s390x"},
 			[]string{"--platform"}},
 		{"bad flag", map[string]string{"Dockerfile": "FROM busybox\n"}, []string{"--frobnicate"},
 			[]string{"--frobnicate"}},

@@ -207,15 +207,17 @@ func kilnProcess(t *testing.T, runuser int) int {
 	return 0
 }
 
-// userProcesses lists the live processes u runs (zombies waiting for
-// init to reap them are dead already).
+// userProcesses lists the live processes of a rootless build u runs
+// (zombies waiting for init to reap them are dead already).
 func userProcesses(t *testing.T, u *user.User) []string {
 	t.Helper()
 	out, _ := exec.Command("ps", "-u", u.Uid, "-o", "pid=,stat=,comm=").Output()
 	var procs []string
 	for _, l := range strings.Split(strings.TrimSpace(string(out)), "\n") {
 		f := strings.Fields(l)
-		if len(f) == 3 && !strings.HasPrefix(f[1], "Z") {
+		// only what a rootless build starts: kiln itself (exe, after its
+		// re-exec), slirp4netns, the RUN's processes
+		if len(f) == 3 && !strings.HasPrefix(f[1], "Z") && (f[2] == "kiln" || f[2] == "exe" || f[2] == "slirp4netns" || f[2] == "sleep") {
 			procs = append(procs, f[0]+" "+f[2])
 		}
 	}

@@ -20,3 +20,6 @@ func Rootless() bool { return false }
 
 // EnterRootless does nothing where kiln does not run containers.
 func EnterRootless() {}
+
+// CanRun is false for everything where kiln runs no containers.
+func CanRun(arch string) error { return ErrUnsupported }

@@ -47,8 +47,8 @@ func Check(ctx context.Context, st *store.Store, contextDir string, opts ...Opti
 // reports (the target's stages only).
 func lint(ctx context.Context, images *source.Resolver, o *options, df *dockerfile.File, forBuild bool) (*CheckResult, error) {
 	lopts := []dockerfile.LintOption{dockerfile.WithBuildArgs(o.buildArgs), dockerfile.WithTarget(o.target),
-		dockerfile.WithBaseImages(func(ctx context.Context, ref string, _ ocispecs.Platform) (*dockerspec.DockerOCIImage, error) {
-			return images.ResolveConfig(ctx, ref)
+		dockerfile.WithBaseImages(func(ctx context.Context, ref string, plat ocispecs.Platform) (*dockerspec.DockerOCIImage, error) {
+			return images.ResolveConfig(ctx, ref, plat)
 		})}
 	if o.contextDir != "" {
 		ign, err := buildcontext.LoadIgnore(o.contextDir, o.dockerfile)

@@ -328,7 +328,7 @@ func (s *stage) newCacheDir(ctx context.Context, rm runMount, dir string) error 
 // that fails, the error says so: a mistyped stage name is the likelier
 // cause than a missing image.
 func (s *stage) resolveFrom(ctx context.Context, from string) (*image.Image, error) {
-	img, err := s.images.Resolve(ctx, from)
+	img, err := s.images.Resolve(ctx, from, s.plan.Platform)
 	if err == nil || ctx.Err() != nil {
 		return img, err
 	}

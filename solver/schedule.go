@@ -31,8 +31,10 @@ type stageResult struct {
 	stats StageStats
 }
 
-func newScheduler(p *plan.Plan, jobs int) *scheduler {
-	s := &scheduler{plan: p, jobs: make(chan struct{}, jobs), results: map[*plan.Stage]*stageResult{}}
+// newScheduler schedules p's stages; jobs are the job slots, shared by the
+// platforms of a multi-platform build.
+func newScheduler(p *plan.Plan, jobs chan struct{}) *scheduler {
+	s := &scheduler{plan: p, jobs: jobs, results: map[*plan.Stage]*stageResult{}}
 	for _, st := range p.Order {
 		s.results[st] = &stageResult{done: make(chan struct{})}
 	}

@@ -73,7 +73,7 @@ func newBuildCmd(g *globals) *cobra.Command {
 	fl.StringArrayVarP(&f.outputs, "output", "o", nil, "output: type=image|registry|oci|docker|tar|local[,dest=…][,push=true], or a DIR")
 	fl.BoolVar(&f.push, "push", false, "push the tagged image to its registry (and keep it in the store)")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "print only the image ID")
-	fl.StringVar(&f.platform, "platform", "", "target platform (only the host's is supported)")
+	fl.StringVar(&f.platform, "platform", "", "target platforms os/arch[/variant],… (default: this machine's); several make an image index")
 	fl.StringVar(&f.compression, "compression", "gzip", "layer compression: gzip, zstd or uncompressed")
 	fl.IntVar(&f.jobs, "jobs", defaultJobs(), "steps run at once")
 	fl.StringArrayVar(&f.secrets, "secret", nil, "secret for RUN --mount=type=secret: id=ID,src=FILE or id=ID,env=VAR")
@@ -155,9 +155,13 @@ func runBuild(cmd *cobra.Command, g *globals, f *buildFlags, contextDir string) 
 				fmt.Fprintln(g.stdout, rep.ImageID)
 			}
 		case mode == "rawjson":
-			display.(*progress.JSON).Write("summary", res.Summary())
+			for _, s := range res.Summaries() {
+				display.(*progress.JSON).Write("summary", s)
+			}
 		case mode != "quiet":
-			writeSummary(g.stderr, res.Summary())
+			for _, s := range res.Summaries() {
+				writeSummary(g.stderr, s)
+			}
 			writeWarnings(g.stderr, res.Warnings)
 		}
 		return nil
@@ -254,9 +258,6 @@ func (f *buildFlags) noteAttestations(sink progress.Sink) {
 }
 
 func (f *buildFlags) solverOptions(g *globals, contextDir string) ([]solver.Option, error) {
-	if err := checkPlatform(f.platform); err != nil {
-		return nil, err
-	}
 	if fi, err := os.Stat(contextDir); err != nil || !fi.IsDir() {
 		return nil, fmt.Errorf("build context %s: no such directory", contextDir)
 	}
@@ -277,7 +278,7 @@ func (f *buildFlags) solverOptions(g *globals, contextDir string) ([]solver.Opti
 		return nil, err
 	}
 	opts := []solver.Option{solver.WithBuildArgs(buildArgs), solver.WithLabels(labels), solver.WithSecrets(secrets),
-		solver.WithBuildContexts(contexts), solver.WithSSH(f.ssh...), solver.WithNetwork(f.network),
+		solver.WithBuildContexts(contexts), solver.WithSSH(f.ssh...), solver.WithPlatforms(f.platform), solver.WithNetwork(f.network),
 		solver.WithAllow(f.allow...), solver.WithAddHosts(f.addHosts...), solver.WithUlimits(f.ulimits...),
 		solver.WithTarget(f.target), solver.WithJobs(f.jobs), solver.WithRuntime(f.runtimeName),
 		solver.WithNoCacheFilter(f.noCacheFor...), solver.WithCacheFrom(f.cacheFrom...)}
@@ -383,20 +384,6 @@ func parseSecrets(vals []string) (map[string][]byte, error) {
 	return out, nil
 }
 
-// checkPlatform accepts only the host platform for now.
-func checkPlatform(p string) error {
-	if p == "" {
-		return nil
-	}
-	host := solver.HostPlatform()
-	for _, one := range strings.Split(p, ",") {
-		parts := strings.Split(one, "/")
-		if len(parts) < 2 || parts[0]+"/"+parts[1] != host {
-			return fmt.Errorf("--platform=%s: kiln builds only for the host platform %s for now", p, host)
-		}
-	}
-	return nil
-}
 
 // parseKVs parses repeated KEY=VALUE flags; with fromEnv, a bare KEY takes
 // the environment's value (and is skipped when unset), as docker does.

@@ -27,7 +27,11 @@ func writeSummary(w io.Writer, s solver.Summary) {
 	}
 	tw.Flush()
 	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintf(tw, "IMAGE (stage %s)\tSIZE\tFROM\n", s.Target)
+	if s.Platform != "" {
+		fmt.Fprintf(tw, "IMAGE (stage %s, %s)\tSIZE\tFROM\n", s.Target, s.Platform)
+	} else {
+		fmt.Fprintf(tw, "IMAGE (stage %s)\tSIZE\tFROM\n", s.Target)
+	}
 	var total int64
 	for _, l := range s.Layers {
 		txt := l.CreatedBy
