@@ -30,8 +30,8 @@ type Result struct {
 	// Platforms are the results of a multi-platform build, one per
 	// platform (Image is nil then).
 	Platforms []*Result
-	layers   *layerStore
-	tmp      string
+	layers    *layerStore
+	tmp       string
 }
 
 // StageResult is one stage that ran.
@@ -86,10 +86,10 @@ func (r *Result) RecordBlobs(layers []image.Layer) error { return r.layers.recor
 type Summary struct {
 	Platform string // set for each platform of a multi-platform build
 	Target   string
-	Stages  []StageSummary
-	Skipped []string
-	Layers  []LayerSummary // the layers this build's steps made, bottom first
-	Base    int            // layers that came with the base image
+	Stages   []StageSummary
+	Skipped  []string
+	Layers   []LayerSummary // the layers this build's steps made, bottom first
+	Base     int            // layers that came with the base image
 }
 
 // StageSummary is one stage's line of the summary.

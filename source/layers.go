@@ -7,8 +7,8 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/kiln-build/kiln/archive"
-	"github.com/kiln-build/kiln/image"
 	"github.com/kiln-build/kiln/dockerfile"
+	"github.com/kiln-build/kiln/image"
 	"github.com/kiln-build/kiln/progress"
 	"github.com/kiln-build/kiln/snapshot"
 	"github.com/kiln-build/kiln/store"

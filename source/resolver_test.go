@@ -20,12 +20,12 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/kiln-build/kiln/dockerfile"
 	"github.com/kiln-build/kiln/progress"
 	"github.com/kiln-build/kiln/snapshot"
 	"github.com/kiln-build/kiln/source"
 	"github.com/kiln-build/kiln/store"
+	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
 func newResolver(t *testing.T, opts ...source.Option) (*source.Resolver, *store.Store, snapshot.Snapshotter) {

@@ -384,7 +384,6 @@ func parseSecrets(vals []string) (map[string][]byte, error) {
 	return out, nil
 }
 
-
 // parseKVs parses repeated KEY=VALUE flags; with fromEnv, a bare KEY takes
 // the environment's value (and is skipped when unset), as docker does.
 func parseKVs(flag string, vals []string, fromEnv bool) (map[string]string, error) {
