@@ -180,6 +180,19 @@ RUN uname -m > /arch
 	if images := kilnIn(t, root, nil, "images").stdout; !strings.Contains(images, "linux/amd64,linux/arm64") {
 		t.Errorf("kiln images:\n%s", images)
 	}
+	// the build cache travels per platform: a fresh store runs nothing
+	cacheDir := filepath.Join(t.TempDir(), "cache")
+	if r := kilnIn(t, root, nil, "build", "--platform", "linux/amd64,linux/arm64", "--cache-to", "type=local,mode=max,dest="+cacheDir, dir); r.code != 0 {
+		t.Fatal(r.stderr)
+	}
+	r = kilnIn(t, t.TempDir(), nil, "build", "--progress=rawjson", "--platform", "linux/amd64,linux/arm64",
+		"--cache-from", "type=local,src="+cacheDir, "-o", "type=local,dest="+filepath.Join(out, "again"), dir)
+	if ran := ranSteps(r.stderr); r.code != 0 || len(ran) != 0 {
+		t.Errorf("fresh store with the cache of both platforms ran %v (%d)\n%s", ran, r.code, r.stderr)
+	}
+	if b, _ := os.ReadFile(filepath.Join(out, "again", "linux_arm64", "arch")); string(b) != "aarch64\n" {
+		t.Errorf("arm64 from the cache: /arch = %q", b)
+	}
 	if r := kilnIn(t, root, nil, "build", "--platform", "linux/amd64,linux/arm64", "--load", dir); r.code != 1 ||
 		!strings.Contains(r.stderr, "one platform") {
 		t.Errorf("--load of two platforms: %d %s", r.code, r.stderr)
