@@ -28,7 +28,7 @@ func TestBadInput(t *testing.T) {
 		{"unknown stage in --target", map[string]string{"Dockerfile": "FROM busybox AS a\n"}, []string{"--target", "nope"},
 			[]string{"--target", "nope"}},
 		{"cycle", map[string]string{"Dockerfile": "FROM busybox AS a\nCOPY --from=b /x /x\nFROM busybox AS b\nCOPY --from=a /y /y\n"}, nil,
-			[]string{"circular dependency"}},
+			[]string{"needs to be defined before current stage"}},
 		{"variable in --from", map[string]string{"Dockerfile": "ARG S=a\nFROM busybox AS a\nFROM busybox\nCOPY --from=$S /x /x\n"}, nil,
 			[]string{"Dockerfile:4:", "variable expansion is not supported for --from"}},
 		{"bad stage index", map[string]string{"Dockerfile": "FROM busybox\nCOPY --from=5 /x /x\n"}, nil,

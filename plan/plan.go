@@ -100,7 +100,9 @@ func New(f *dockerfile.File, opts Options) (*Plan, error) {
 		if st.Base == "" {
 			return nil, p.errorf(st.Inst.Location, "FROM: base name (%s) should not be blank", st.Inst.BaseName)
 		}
-		if b, ok := byName[strings.ToLower(st.Base)]; ok {
+		// FROM names an earlier stage exactly as that stage's (lower-case)
+		// name: "FROM Build" is an image reference, as in BuildKit
+		if b, ok := byName[st.Base]; ok {
 			st.BaseStage = b
 		} else if b, ok, err := p.alias(st.Base, byName); err != nil {
 			return nil, p.errorf(st.Inst.Location, "FROM %s: %w", st.Base, err)
@@ -111,9 +113,8 @@ func New(f *dockerfile.File, opts Options) (*Plan, error) {
 			st.Context, st.BaseStage = v, nil
 		}
 		if st.Name != "" {
-			if _, dup := byName[st.Name]; dup {
-				return nil, p.errorf(st.Inst.Location, "duplicate stage name %q", st.Inst.Name)
-			}
+			// a second stage of the same name (a lint warning) takes the
+			// name for what follows, as in BuildKit
 			byName[st.Name] = st
 		}
 		p.Stages = append(p.Stages, st)

@@ -219,7 +219,7 @@ func (b *build) run(ctx context.Context) (*Result, error) {
 		res.Epoch = &t
 	}
 	for _, s := range b.plan.Order {
-		r := b.sched.results[s]
+		r := b.sched.result(s)
 		res.Stages = append(res.Stages, StageResult{Name: s.Ref(), Image: r.img, Stats: r.stats})
 	}
 	return res, nil

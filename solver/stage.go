@@ -42,7 +42,7 @@ type stage struct {
 }
 
 func (b *build) runStage(ctx context.Context, ps *plan.Stage) (*image.Image, error) {
-	r := b.sched.results[ps]
+	r := b.sched.result(ps)
 	s := &stage{build: b, ps: ps, file: b.plan.File.Name, lex: shell.NewLex(b.plan.File.EscapeToken), stats: &r.stats}
 	if t, ok := b.plan.Epoch(); ok {
 		s.epoch = &t
@@ -117,7 +117,7 @@ func (s *stage) from(ctx context.Context) error {
 	if ps.BaseStage != nil {
 		// ARG values a child stage inherits stay visible, but the config's
 		// ENV wins over them again
-		s.env = append([]string(nil), s.sched.results[ps.BaseStage].env...)
+		s.env = append([]string(nil), s.sched.result(ps.BaseStage).env...)
 		for _, kv := range cfg.Env {
 			k, v, _ := strings.Cut(kv, "=")
 			s.env = image.EnvSet(s.env, k, v)
