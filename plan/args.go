@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"fmt"
 	"sort"
 	"strconv"
 	"time"
@@ -67,11 +68,19 @@ var ProxyArgs = []string{"HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy
 // ProxyEnv is the proxy build args given to this build, as KEY=VALUE: RUN
 // steps see them without an ARG declaration (and they stay out of history
 // and cache keys, as in BuildKit).
+//
+// As BuildKit's proxy env, a proxy given in either case is set in both
+// (http_proxy=X gives HTTP_PROXY=X and http_proxy=X).
 func (p *Plan) ProxyEnv() []string {
 	var out []string
-	for _, k := range ProxyArgs {
-		if v, ok := p.BuildArgs[k]; ok {
-			out = append(out, k+"="+v)
+	for i := 0; i < len(ProxyArgs); i += 2 {
+		upper, lower := ProxyArgs[i], ProxyArgs[i+1]
+		v, ok := p.BuildArgs[upper]
+		if !ok {
+			v, ok = p.BuildArgs[lower]
+		}
+		if ok {
+			out = append(out, upper+"="+v, lower+"="+v)
 		}
 	}
 	return out
@@ -79,13 +88,35 @@ func (p *Plan) ProxyEnv() []string {
 
 // Epoch is SOURCE_DATE_EPOCH when the build args set it to a number of
 // seconds: every history entry the build adds takes that time.
+//
+// The value comes from --build-arg, else from a global ARG's default in the
+// Dockerfile (ARG SOURCE_DATE_EPOCH=…), as in BuildKit.
 func (p *Plan) Epoch() (time.Time, bool) {
-	if v, ok := p.BuildArgs["SOURCE_DATE_EPOCH"]; ok {
+	v, ok := p.BuildArgs["SOURCE_DATE_EPOCH"]
+	if !ok {
+		v, ok = p.Global["SOURCE_DATE_EPOCH"]
+	}
+	if ok && v != "" {
 		if n, err := strconv.ParseInt(v, 10, 64); err == nil {
 			return time.Unix(n, 0).UTC(), true
 		}
 	}
 	return time.Time{}, false
+}
+
+// checkEpoch refuses a SOURCE_DATE_EPOCH that is no number of seconds.
+func (p *Plan) checkEpoch() error {
+	v, ok := p.BuildArgs["SOURCE_DATE_EPOCH"]
+	if !ok {
+		v, ok = p.Global["SOURCE_DATE_EPOCH"]
+	}
+	if !ok || v == "" {
+		return nil
+	}
+	if _, err := strconv.ParseInt(v, 10, 64); err != nil {
+		return fmt.Errorf("invalid SOURCE_DATE_EPOCH: %s", v)
+	}
+	return nil
 }
 
 // BuildArg is the --build-arg value of key, if one was given.

@@ -85,6 +85,9 @@ func New(f *dockerfile.File, opts Options) (*Plan, error) {
 	if err := p.resolveGlobals(); err != nil {
 		return nil, err
 	}
+	if err := p.checkEpoch(); err != nil {
+		return nil, err
+	}
 	lex := shell.NewLex(f.EscapeToken)
 	byName := map[string]*Stage{}
 	for i := range f.Stages {

@@ -129,7 +129,7 @@ func NewSpec(s Spec) (*specs.Spec, error) {
 				{Type: "RLIMIT_NOFILE", Hard: nofile, Soft: nofile},
 			},
 		},
-		Mounts: append(append(defaultMounts(), cgroupMount()), s.Mounts...),
+		Mounts: append(replaced(append(defaultMounts(), cgroupMount()), s.Mounts), s.Mounts...),
 		Linux: &specs.Linux{
 			Namespaces:    namespaces(s.Network),
 			MaskedPaths:   defaultMaskedPaths(),
@@ -188,3 +188,16 @@ const (
 	networkAnnotation  = "dev.kiln.network"
 	networkSlirp4netns = "slirp4netns"
 )
+
+// replaced drops the default mounts that an extra mount replaces (a tmpfs
+// at /dev/shm, say): mounting both would hide the default under the extra
+// one for no use.
+func replaced(defaults, extra []specs.Mount) []specs.Mount {
+	var out []specs.Mount
+	for _, d := range defaults {
+		if !slices.ContainsFunc(extra, func(m specs.Mount) bool { return path.Clean(m.Destination) == d.Destination }) {
+			out = append(out, d)
+		}
+	}
+	return out
+}

@@ -28,7 +28,7 @@ func (s *stage) addSpecial(ctx context.Context, src copier.Source, j copyJob, ro
 	for _, p := range srcs {
 		switch {
 		case isURL(p):
-			if err := s.addURL(ctx, p, root, dest, len(srcs) > 1, j.checksum, opts); err != nil {
+			if err := s.addURL(ctx, p, root, dest, len(srcs) > 1, j, opts); err != nil {
 				return nil, err
 			}
 		case !j.unpack:
@@ -90,7 +90,7 @@ func extractIfArchive(ctx context.Context, src copier.Source, p, root, dest stri
 		uid, gid = owner.UID, owner.GID
 		opts = append(opts, archive.WithOwner(uid, gid))
 	}
-	if err := mkdirAllOwned(root, strings.TrimPrefix(dir, root), uid, gid); err != nil {
+	if _, err := mkdirAllOwned(root, strings.TrimPrefix(dir, root), uid, gid); err != nil {
 		return false, err
 	}
 	if _, err := archive.Apply(ctx, dir, r, opts...); err != nil {
@@ -101,7 +101,8 @@ func extractIfArchive(ctx context.Context, src copier.Source, p, root, dest stri
 
 // addURL downloads u and copies it to dest like a file source: mode 0600,
 // mtime from Last-Modified, named after the URL path when dest is a dir.
-func (s *stage) addURL(ctx context.Context, u, root, dest string, many bool, checksum string, opts copier.Options) error {
+func (s *stage) addURL(ctx context.Context, u, root, dest string, many bool, j copyJob, opts copier.Options) error {
+	checksum := j.checksum
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return err
@@ -114,7 +115,7 @@ func (s *stage) addURL(ctx context.Context, u, root, dest string, many bool, che
 	if resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("downloading %s: %s", u, resp.Status)
 	}
-	name := "download"
+	name := "__unnamed__" // BuildKit's name for a URL without a file name
 	if pu, err := url.Parse(u); err == nil && path.Base(pu.Path) != "/" && path.Base(pu.Path) != "." {
 		name = path.Base(pu.Path)
 	}
@@ -144,6 +145,13 @@ func (s *stage) addURL(ctx context.Context, u, root, dest string, many bool, che
 	}
 	if many && !strings.HasSuffix(dest, "/") {
 		dest += "/"
+	}
+	if j.unpackURL { // ADD --unpack=true extracts a downloaded archive, as BuildKit
+		src := copier.Source{Root: dir, Filter: func(string) (bool, error) { return false, nil }}
+		extracted, err := extractIfArchive(ctx, src, name, root, dest, opts.Chown)
+		if err != nil || extracted {
+			return err
+		}
 	}
 	return copier.Copy(ctx, copier.Source{Root: dir}, []string{name}, root, dest, opts)
 }

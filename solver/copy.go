@@ -17,19 +17,20 @@ import (
 
 // copyJob is one COPY or ADD, normalised.
 type copyJob struct {
-	name     string // "COPY" or "ADD"
-	from     string
-	srcs     []string
-	contents []instructions.SourceContent
-	dest     string
-	chown    string
-	chmod    string
-	excludes []string
-	parents  bool
-	add      bool   // ADD: URLs are downloaded
-	unpack   bool   // ADD: local archives are extracted (default, or --unpack)
-	checksum string // ADD --checksum of URL sources
-	loc      any
+	name      string // "COPY" or "ADD"
+	from      string
+	srcs      []string
+	contents  []instructions.SourceContent
+	dest      string
+	chown     string
+	chmod     string
+	excludes  []string
+	parents   bool
+	add       bool   // ADD: URLs are downloaded
+	unpack    bool   // ADD: local archives are extracted (default, or --unpack)
+	unpackURL bool   // ADD --unpack=true: downloaded archives are extracted too
+	checksum  string // ADD --checksum of URL sources
+	loc       any
 }
 
 func (s *stage) runCopy(ctx context.Context, c *instructions.CopyCommand) error {
@@ -41,7 +42,8 @@ func (s *stage) runCopy(ctx context.Context, c *instructions.CopyCommand) error 
 func (s *stage) runAdd(ctx context.Context, c *instructions.AddCommand) error {
 	j := copyJob{name: "ADD", srcs: c.SourcePaths, contents: c.SourceContents, dest: c.DestPath,
 		chown: c.Chown, chmod: c.Chmod, excludes: c.ExcludePatterns, add: true, unpack: c.Unpack == nil || *c.Unpack,
-		checksum: c.Checksum, loc: c.Location()}
+		unpackURL: c.Unpack != nil && *c.Unpack,
+		checksum:  c.Checksum, loc: c.Location()}
 	for _, src := range c.SourcePaths {
 		if source.IsGitURL(src) {
 			return s.addGit(ctx, c, j)
@@ -185,6 +187,9 @@ func (s *stage) copyKey(ctx context.Context, j copyJob, dest string) (string, er
 	}
 	k := cache.NewKey(s.key, j.name).AddList("srcs", j.srcs).Add("dest", dest).Add("chown", j.chown).Add("checksum", j.checksum).
 		Add("chmod", j.chmod).AddList("exclude", j.excludes).Add("parents", fmt.Sprint(j.parents))
+	if j.add && (!j.unpack || j.unpackURL) {
+		k.Add("unpack", fmt.Sprint(j.unpack, j.unpackURL)) // (absent for the default, so old keys hold)
+	}
 	for _, c := range j.contents {
 		k.Add("heredoc:"+c.Path, c.Data)
 	}

@@ -149,7 +149,7 @@ func (s *stage) prepareMounts(ctx context.Context, rms []runMount) ([]specs.Moun
 		case instructions.MountTypeCache:
 			sm, fn, err = s.cacheMount(ctx, rm, held)
 		case instructions.MountTypeTmpfs:
-			opts := []string{"nosuid", "nodev"}
+			opts := []string{"nosuid"} // as BuildKit's tmpfs mounts
 			if rm.m.SizeLimit > 0 {
 				opts = append(opts, fmt.Sprintf("size=%d", rm.m.SizeLimit))
 			}

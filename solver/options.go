@@ -63,6 +63,12 @@ func makeOptions(contextDir string, opts []Option) (*options, error) {
 			return nil, fmt.Errorf("no Dockerfile: give a context directory or a Dockerfile")
 		}
 		o.dockerfile = filepath.Join(contextDir, "Dockerfile")
+		lower := filepath.Join(contextDir, "dockerfile")
+		if _, err := os.Stat(o.dockerfile); os.IsNotExist(err) {
+			if _, err := os.Stat(lower); err == nil {
+				o.dockerfile = lower // BuildKit falls back to the lower-case name
+			}
+		}
 	}
 	if contextDir != "" {
 		fi, err := os.Stat(contextDir)

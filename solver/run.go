@@ -38,6 +38,11 @@ func (s *stage) runRun(ctx context.Context, c *instructions.RunCommand, step *pr
 	if insecure {
 		k.Add("security", "insecure")
 	}
+	// BUILDKIT_SANDBOX_HOSTNAME names the RUN sandbox, as in BuildKit
+	hostname, _ := s.plan.BuildArg("BUILDKIT_SANDBOX_HOSTNAME")
+	if hostname != "" {
+		k.Add("hostname", hostname)
+	}
 	if plat := s.ps.Platform; !dockerfile.SamePlatform(plat, dockerfile.HostPlatform()) {
 		// a foreign platform's RUN runs under emulation (a custom executor
 		// knows what it can run)
@@ -85,12 +90,12 @@ func (s *stage) runRun(ctx context.Context, c *instructions.RunCommand, step *pr
 		if cwd == "" {
 			cwd = "/"
 		}
-		if err := mkdirAllOwned(root, cwd, int(u.UID), int(u.GID)); err != nil {
+		if _, err := mkdirAllOwned(root, cwd, int(u.UID), int(u.GID)); err != nil {
 			return fmt.Errorf("creating working dir %s: %w", cwd, err)
 		}
 		env := append(s.runEnv(u), secretEnv...)
 		sb := s.opts.sandbox
-		spec, err := runtime.NewSpec(runtime.Spec{Rootfs: root, Network: network, Mounts: append(mounts, extra...),
+		spec, err := runtime.NewSpec(runtime.Spec{Rootfs: root, Network: network, Mounts: append(mounts, extra...), Hostname: hostname,
 			ExtraHosts: sb.hosts, ShmSize: sb.shmSize, Ulimits: sb.ulimits, Insecure: insecure,
 			Process: runtime.Process{Args: args, Env: env, Cwd: cwd, UID: u.UID, GID: u.GID, AdditionalGids: u.Groups}})
 		if err != nil {

@@ -15,6 +15,7 @@ import (
 	"github.com/kiln-build/kiln/snapshot"
 	"github.com/kiln-build/kiln/source"
 	"github.com/kiln-build/kiln/store"
+	"github.com/moby/buildkit/frontend/dockerfile/parser"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -115,6 +116,9 @@ func (b *build) runPlatforms(ctx context.Context, plans []*plan.Plan) (*Result, 
 	return res, nil
 }
 
+// maxDockerfileSize is BuildKit's limit on a Dockerfile.
+const maxDockerfileSize = 16 << 20
+
 // hasStage reports a stage named name, or shown as name ("stage-1").
 func hasStage(p *plan.Plan, name string) bool {
 	for _, s := range p.Stages {
@@ -136,6 +140,9 @@ func (o *options) readDockerfile() (*dockerfile.File, error) {
 		return nil, fmt.Errorf("reading the Dockerfile: %w", err)
 	}
 	defer fh.Close()
+	if fi, err := fh.Stat(); err == nil && fi.Size() > maxDockerfileSize {
+		return nil, fmt.Errorf("Dockerfile exceeds maximum allowed size of %d bytes", maxDockerfileSize)
+	}
 	name := o.dockerfile
 	if o.contextDir != "" {
 		if rel, err := filepath.Rel(o.contextDir, o.dockerfile); err == nil && !strings.HasPrefix(rel, "..") {
@@ -241,5 +248,21 @@ func checkSyntax(f *dockerfile.File, sink progress.Sink) error {
 		progress.Notef(sink, "note: %s: # syntax=%s: using kiln's built-in Dockerfile frontend", f.Name, f.Syntax)
 		return nil
 	}
-	return fmt.Errorf("%s: # syntax=%s: kiln only has its built-in Dockerfile frontend (docker/dockerfile)", f.Name, f.Syntax)
+	return dockerfile.Errorf(f.Name, directiveLine(f.Source, "syntax"),
+		"# syntax=%s: kiln only has its built-in Dockerfile frontend (docker/dockerfile)", f.Syntax)
+}
+
+// directiveLine locates the parser directive name (# name=…) among the
+// first lines of src.
+func directiveLine(src []byte, name string) []parser.Range {
+	for i, l := range strings.Split(string(src), "\n") {
+		l = strings.TrimSpace(l)
+		if !strings.HasPrefix(l, "#") {
+			break
+		}
+		if k, _, ok := strings.Cut(strings.TrimSpace(l[1:]), "="); ok && strings.EqualFold(strings.TrimSpace(k), name) {
+			return []parser.Range{{Start: parser.Position{Line: i + 1}, End: parser.Position{Line: i + 1}}}
+		}
+	}
+	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -31,11 +32,19 @@ func (s *stage) runWorkdir(ctx context.Context, c *instructions.WorkdirCommand) 
 	key := cache.NewKey(s.key, "WORKDIR").Add("path", wd).Add("user", s.img.Config.Config.User).String()
 	var err error
 	err = s.layerStep(ctx, key, func(root string) error {
-		u, err := resolveUser(root, s.img.Config.Config.User)
-		if err != nil {
+		uid, gid := workdirOwner(root, s.img.Config.Config.User)
+		made, err := mkdirAllOwned(root, wd, uid, gid)
+		if err != nil || s.epoch == nil {
 			return err
 		}
-		return mkdirAllOwned(root, wd, int(u.UID), int(u.GID))
+		// with SOURCE_DATE_EPOCH the directories made take its time, as in
+		// BuildKit (a rebuild gives the same layer)
+		for _, d := range made {
+			if err := os.Chtimes(d, *s.epoch, *s.epoch); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return s.errorf(c.Location(), "WORKDIR %s: %w", wd, err)
@@ -44,9 +53,33 @@ func (s *stage) runWorkdir(ctx context.Context, c *instructions.WorkdirCommand) 
 	return nil
 }
 
+// workdirOwner is the owner WORKDIR gives the directories it makes: the
+// USER's ids; BuildKit does not fail for a user or group the stage does
+// not know: without the group it takes the user's own ids, without the
+// user root's (or the numeric ids written).
+func workdirOwner(root, spec string) (int, int) {
+	if u, err := resolveUser(root, spec); err == nil {
+		return int(u.UID), int(u.GID)
+	}
+	name, group, hasGroup := strings.Cut(spec, ":")
+	if hasGroup {
+		if u, err := resolveUser(root, name); err == nil {
+			return int(u.UID), int(u.GID)
+		}
+	}
+	uid, err := strconv.Atoi(name)
+	if err != nil {
+		return 0, 0
+	}
+	gid, _ := strconv.Atoi(group)
+	return uid, gid
+}
+
 // mkdirAllOwned creates dir (absolute, inside root, symlinks resolved within
-// root) and any missing parents, mode 0755, owned by uid:gid.
-func mkdirAllOwned(root, dir string, uid, gid int) error {
+// root) and any missing parents, mode 0755, owned by uid:gid. It returns
+// the directories it made.
+func mkdirAllOwned(root, dir string, uid, gid int) ([]string, error) {
+	var made []string
 	cur := root
 	for _, part := range strings.Split(strings.Trim(dir, "/"), "/") {
 		if part == "" {
@@ -54,23 +87,24 @@ func mkdirAllOwned(root, dir string, uid, gid int) error {
 		}
 		next, err := securejoin.SecureJoin(root, strings.TrimPrefix(filepath.Join(cur, part), root))
 		if err != nil {
-			return err
+			return made, err
 		}
 		fi, err := os.Stat(next)
 		switch {
 		case err == nil && !fi.IsDir():
-			return fmt.Errorf("%s is not a directory", strings.TrimPrefix(next, root))
+			return made, fmt.Errorf("%s is not a directory", strings.TrimPrefix(next, root))
 		case os.IsNotExist(err):
 			if err := os.Mkdir(next, 0o755); err != nil {
-				return err
+				return made, err
 			}
 			if err := os.Lchown(next, uid, gid); err != nil && !(os.Geteuid() != 0 && errors.Is(err, syscall.EPERM)) {
-				return err // an ordinary user without a user namespace keeps its own ids
+				return made, err // an ordinary user without a user namespace keeps its own ids
 			}
+			made = append(made, next)
 		case err != nil:
-			return err
+			return made, err
 		}
 		cur = next
 	}
-	return nil
+	return made, nil
 }
