@@ -513,6 +513,9 @@ func buildKiln(e *env, c tcase, w, ctx string) result {
 	out := "type=docker,dest=" + r.tar
 	if c.spec.RewriteTimestamp {
 		out += ",rewrite-timestamp=true"
+	} else {
+		// kiln clamps by default when SOURCE_DATE_EPOCH is set; BuildKit not
+		out += ",rewrite-timestamp=false"
 	}
 	args := []string{"--root", e.store, "build", "-o", out,
 		"-t", "conformance/" + strings.ToLower(c.name) + ":latest"}

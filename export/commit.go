@@ -9,6 +9,7 @@ import (
 	"hash"
 	"io"
 	goruntime "runtime"
+	"slices"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -47,19 +48,24 @@ func ParseCompression(s string) (Compression, error) {
 // manifest, into st. It fills in each layer's DiffID and Blob and returns
 // the manifest's descriptor. Layers that already have a blob are reused as
 // they are.
-func Commit(ctx context.Context, st *store.Store, img *image.Image, comp Compression, opts ...archive.WriteOption) (v1.Descriptor, error) {
-	return commit(ctx, st, img, comp, nil, opts...)
+func Commit(ctx context.Context, st *store.Store, img *image.Image, comp Compression) (v1.Descriptor, error) {
+	return commit(ctx, st, img, comp, nil, nil)
 }
 
-// commit is Commit with annotations on the manifest.
-func commit(ctx context.Context, st *store.Store, img *image.Image, comp Compression, annotations map[string]string, opts ...archive.WriteOption) (v1.Descriptor, error) {
-	if err := EnsureBlobs(ctx, st, img.Layers, comp, opts...); err != nil {
+// commit is Commit with annotations on the manifest and, with clamp, every
+// layer a build step made written with mtimes clamped to it.
+func commit(ctx context.Context, st *store.Store, img *image.Image, comp Compression, annotations map[string]string, clamp *time.Time) (v1.Descriptor, error) {
+	layers := img.Layers
+	if clamp != nil { // the result's layers keep their own blobs
+		layers = slices.Clone(layers)
+	}
+	if err := ensureBlobs(ctx, st, layers, comp, clamp); err != nil {
 		return v1.Descriptor{}, err
 	}
 	cfg := img.Config
 	cfg.RootFS.Type = "layers"
 	cfg.RootFS.DiffIDs = nil
-	for _, l := range img.Layers {
+	for _, l := range layers {
 		cfg.RootFS.DiffIDs = append(cfg.RootFS.DiffIDs, digestOf(l.DiffID))
 	}
 	cfg.History = fillCreated(cfg.History)
@@ -80,7 +86,7 @@ func commit(ctx context.Context, st *store.Store, img *image.Image, comp Compres
 	m := v1.Manifest{SchemaVersion: 2, MediaType: types.OCIManifestSchema1,
 		Config:      v1.Descriptor{MediaType: types.OCIConfigJSON, Digest: cd, Size: int64(len(raw))},
 		Annotations: annotations}
-	for _, l := range img.Layers {
+	for _, l := range layers {
 		m.Layers = append(m.Layers, l.Blob)
 	}
 	mraw, err := json.Marshal(m)
@@ -98,22 +104,59 @@ func commit(ctx context.Context, st *store.Store, img *image.Image, comp Compres
 // EnsureBlobs gives every layer a compressed blob in the store, tarring
 // and compressing the ones that have none (or one of another compression)
 // in parallel. A layer known only by its blob (no files here) keeps it.
-//
-// With write options (a timestamp rewrite), every layer a build step made
-// is written again with them, never taken from the cache.
-func EnsureBlobs(ctx context.Context, st *store.Store, layers []image.Layer, comp Compression, opts ...archive.WriteOption) error {
+func EnsureBlobs(ctx context.Context, st *store.Store, layers []image.Layer, comp Compression) error {
+	return ensureBlobs(ctx, st, layers, comp, nil)
+}
+
+// ensureBlobs is EnsureBlobs with, when clamp is set, every layer a build
+// step made written with its mtimes clamped (rewrite-timestamp). Those blobs
+// are not the cache's; each is remembered in a "clamped" record (by step
+// key, time and compression), so a rebuild from cache writes none again.
+func ensureBlobs(ctx context.Context, st *store.Store, layers []image.Layer, comp Compression, clamp *time.Time) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(goruntime.NumCPU())
 	for i := range layers {
 		l := &layers[i]
-		rewrite := len(opts) > 0 && l.Key != "" && l.Dir != ""
-		if !rewrite && l.Blob.Digest != (v1.Hash{}) && (l.Key == "" || l.Dir == "" || mediaMatches(l.Blob.MediaType, comp)) {
+		if clamp != nil && l.Key != "" && l.Dir != "" {
+			g.Go(func() error { return clampedBlob(gctx, st, l, comp, *clamp) })
+			continue
+		}
+		if l.Blob.Digest != (v1.Hash{}) && (l.Key == "" || l.Dir == "" || mediaMatches(l.Blob.MediaType, comp)) {
 			l.Blob.MediaType = ociMediaType(l.Blob.MediaType)
 			continue
 		}
-		g.Go(func() error { return writeLayerBlob(gctx, st, l, comp, opts...) })
+		g.Go(func() error { return writeLayerBlob(gctx, st, l, comp) })
 	}
 	return g.Wait()
+}
+
+// clampedLayer is a "clamped" record: the blob of a step's layer written
+// with clamped mtimes.
+type clampedLayer struct {
+	DiffID v1.Hash       `json:"diffID"`
+	Blob   v1.Descriptor `json:"blob"`
+}
+
+// clampedBlob gives l the blob of its files with mtimes clamped to t, from
+// the record of an earlier export or written now.
+func clampedBlob(ctx context.Context, st *store.Store, l *image.Layer, comp Compression, t time.Time) error {
+	sum := sha256.Sum256(fmt.Appendf(nil, "clamped\x00%s\x00%d\x00%s", l.Key, t.Unix(), comp))
+	rk := v1.Hash{Algorithm: "sha256", Hex: hex.EncodeToString(sum[:])}
+	if raw, err := st.Record("clamped", rk); err == nil {
+		var c clampedLayer
+		if json.Unmarshal(raw, &c) == nil && st.HasBlob(c.Blob.Digest) {
+			l.DiffID, l.Blob = c.DiffID, c.Blob
+			return nil
+		}
+	}
+	if err := writeLayerBlob(ctx, st, l, comp, archive.WithMtimeClamp(t)); err != nil {
+		return err
+	}
+	raw, err := json.Marshal(clampedLayer{DiffID: l.DiffID, Blob: l.Blob})
+	if err != nil {
+		return err
+	}
+	return st.PutRecord("clamped", rk, raw)
 }
 
 // writeLayerBlob tars l.Dir, computing the diff ID on the way, compresses it

@@ -9,10 +9,10 @@ import (
 	"io"
 	"path/filepath"
 	"strings"
+	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
-	"github.com/kiln-build/kiln/archive"
 	"github.com/kiln-build/kiln/progress"
 	"github.com/kiln-build/kiln/solver"
 )
@@ -23,7 +23,7 @@ import (
 // linux_amd64/ and so on, as buildx writes them.
 
 // commitIndex commits every platform's image and the index of them.
-func (w *writer) commitIndex(ctx context.Context, wopts []archive.WriteOption) error {
+func (w *writer) commitIndex(ctx context.Context, clamp *time.Time) error {
 	plats := w.res.Platforms
 	step := progress.Start(w.o.sink, progress.StepInfo{Name: fmt.Sprintf("exporting %d platforms", len(plats))})
 	idx := v1.IndexManifest{SchemaVersion: 2, MediaType: types.OCIImageIndex, Annotations: w.o.annotations["index"]}
@@ -32,11 +32,11 @@ func (w *writer) commitIndex(ctx context.Context, wopts []archive.WriteOption) e
 			if err := pr.FetchBlobs(ctx, pr.Image); err != nil {
 				return err
 			}
-			d, err := commit(ctx, w.st, pr.Image, w.o.comp, w.o.annotations["manifest"], wopts...)
+			d, err := commit(ctx, w.st, pr.Image, w.o.comp, w.o.annotations["manifest"], clamp)
 			if err != nil {
 				return err
 			}
-			if len(wopts) == 0 {
+			if clamp == nil {
 				if err := pr.RecordBlobs(pr.Image.Layers); err != nil {
 					return err
 				}

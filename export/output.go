@@ -11,9 +11,11 @@ type Output struct {
 	Dest string // file or dir; "-" = stdout for archives; docker without dest loads into the daemon
 	Push bool
 	Name string // name=… overrides the -t tags for this output
-	// RewriteTimestamp clamps file mtimes in the build's layers to
-	// SOURCE_DATE_EPOCH (rewrite-timestamp=true, as buildx).
-	RewriteTimestamp bool
+	// KeepTimestamps (rewrite-timestamp=false) keeps the build's file mtimes
+	// as they are. By default, when SOURCE_DATE_EPOCH is set, kiln clamps
+	// them to it, as BuildKit's rewrite-timestamp=true, so that two builds
+	// of one commit give one digest.
+	KeepTimestamps bool
 }
 
 // ParseOutput parses "type=oci,dest=out.tar", "type=image,push=true", or the
@@ -44,7 +46,13 @@ func ParseOutput(s string) (Output, error) {
 		case "name":
 			o.Name = v
 		case "rewrite-timestamp":
-			o.RewriteTimestamp = v == "true" || v == "1"
+			switch strings.ToLower(v) {
+			case "true", "1":
+			case "false", "0":
+				o.KeepTimestamps = true
+			default:
+				return o, fmt.Errorf("--output %q: rewrite-timestamp=%s: want true or false", s, v)
+			}
 		case "compression", "oci-mediatypes", "unpack", "store":
 			// accepted as buildx does; kiln's defaults apply
 		default:

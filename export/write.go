@@ -6,9 +6,9 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/kiln-build/kiln/archive"
 	"github.com/kiln-build/kiln/cache"
 	"github.com/kiln-build/kiln/image"
 	"github.com/kiln-build/kiln/progress"
@@ -229,33 +229,27 @@ func (w *writer) check(outs []Output) error {
 // commit writes the image's blobs, config and manifest into the store, if
 // any output needs them.
 func (w *writer) commit(ctx context.Context, outs []Output) error {
-	need, rewrite := false, false
+	need := false
 	for _, out := range outs {
 		need = need || out.NeedsCommit()
-		rewrite = rewrite || out.RewriteTimestamp
 	}
 	if !need {
 		return nil
 	}
-	var wopts []archive.WriteOption
-	if rewrite && w.res.Epoch != nil {
-		// rewrite-timestamp=true clamps file mtimes to SOURCE_DATE_EPOCH
-		// (without an epoch it changes nothing, as in buildx)
-		wopts = append(wopts, archive.WithMtimeClamp(*w.res.Epoch))
-	}
+	clamp := w.clamp(outs)
 	if w.multi() {
-		return w.commitIndex(ctx, wopts)
+		return w.commitIndex(ctx, clamp)
 	}
 	img := w.res.Image
 	step := progress.Start(w.o.sink, progress.StepInfo{Name: fmt.Sprintf("exporting %d layers", len(img.Layers))})
 	err := w.res.FetchBlobs(ctx, img)
 	if err == nil {
-		w.rep.Manifest, err = commit(ctx, w.st, img, w.o.comp, w.o.annotations["manifest"], wopts...)
+		w.rep.Manifest, err = commit(ctx, w.st, img, w.o.comp, w.o.annotations["manifest"], clamp)
 		if d := w.o.annotations["manifest-descriptor"]; len(d) > 0 {
 			w.rep.Manifest.Annotations = d
 		}
 	}
-	if err == nil && len(wopts) == 0 { // rewritten blobs are not the cache's
+	if err == nil && clamp == nil { // rewritten blobs are not the cache's
 		err = w.res.RecordBlobs(img.Layers)
 	}
 	if err == nil {
@@ -267,6 +261,22 @@ func (w *writer) commit(ctx context.Context, outs []Output) error {
 	step.Done(err)
 	w.committed = err == nil
 	return err
+}
+
+// clamp is the time the build's layer mtimes are clamped to: with
+// SOURCE_DATE_EPOCH, kiln rewrites timestamps by default (BuildKit's
+// rewrite-timestamp=true) unless an output says rewrite-timestamp=false;
+// without it, nothing (as buildx).
+func (w *writer) clamp(outs []Output) *time.Time {
+	if w.res.Epoch == nil {
+		return nil
+	}
+	for _, out := range outs {
+		if out.KeepTimestamps {
+			return nil
+		}
+	}
+	return w.res.Epoch
 }
 
 func (w *writer) output(ctx context.Context, out Output, names []string) error {
@@ -337,7 +347,27 @@ func (w *writer) output(ctx context.Context, out Output, names []string) error {
 // putRecord keeps the build's record of an image beside its manifest,
 // for kiln explain (the layers now have their digests).
 func putRecord(st *store.Store, res *solver.Result, manifest v1.Descriptor) error {
-	b, err := json.Marshal(res.Record())
+	rec := res.Record()
+	// the manifest's blobs, which a timestamp rewrite made anew
+	img, err := st.Image(manifest.Digest)
+	if err != nil {
+		return err
+	}
+	m, err := img.Manifest()
+	if err != nil {
+		return err
+	}
+	cfg, err := img.ConfigFile()
+	if err != nil {
+		return err
+	}
+	if len(m.Layers) == len(rec.Layers) && len(cfg.RootFS.DiffIDs) == len(rec.Layers) {
+		for i := range rec.Layers {
+			rec.Layers[i].Digest, rec.Layers[i].Size = m.Layers[i].Digest.String(), m.Layers[i].Size
+			rec.Layers[i].DiffID = cfg.RootFS.DiffIDs[i].String()
+		}
+	}
+	b, err := json.Marshal(rec)
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"io/fs"
 	"log"
 	"net/http/httptest"
 	"os"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/kiln-build/kiln/export"
@@ -148,30 +150,65 @@ func TestWriteFailureTagsNothing(t *testing.T) {
 	}
 }
 
+// With SOURCE_DATE_EPOCH, the build's mtimes are clamped by default (and a
+// second export reuses the clamped blobs); rewrite-timestamp=false keeps them.
 func TestWriteRewriteTimestamp(t *testing.T) {
 	f := newFixture(t, "FROM scratch\nCOPY src.txt /src.txt\n")
 	res := f.build(solver.WithBuildArgs(map[string]string{"SOURCE_DATE_EPOCH": "1000"}))
-	out := filepath.Join(t.TempDir(), "o.tar")
-	if _, err := export.Write(context.Background(), f.st, res, []export.Output{{Type: "docker", Dest: out, RewriteTimestamp: true}}); err != nil {
-		t.Fatal(err)
+	newest := func(outs ...export.Output) (time.Time, v1.Hash) {
+		t.Helper()
+		out := filepath.Join(t.TempDir(), "o.tar")
+		outs = append(outs, export.Output{Type: "docker", Dest: out})
+		if _, err := export.Write(context.Background(), f.st, res, outs); err != nil {
+			t.Fatal(err)
+		}
+		img, err := tarball.ImageFromPath(out, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		layers, _ := img.Layers()
+		rc, _ := layers[0].Uncompressed()
+		defer rc.Close()
+		var last time.Time
+		for tr := tar.NewReader(rc); ; {
+			h, err := tr.Next()
+			if err != nil {
+				break
+			}
+			if h.ModTime.After(last) {
+				last = h.ModTime
+			}
+		}
+		d, _ := layers[0].Digest()
+		return last, d
 	}
-	img, err := tarball.ImageFromPath(out, nil)
+	epoch := time.Unix(1000, 0)
+	last, d1 := newest()
+	if last.After(epoch) {
+		t.Errorf("newest mtime %v after the epoch", last)
+	}
+	blobs := countBlobs(t, f.st)
+	if last, d2 := newest(); last.After(epoch) || d2 != d1 || countBlobs(t, f.st) != blobs {
+		t.Errorf("second export: newest %v, layer %v (first %v), %d blobs (first %d)", last, d2, d1, countBlobs(t, f.st), blobs)
+	}
+	if last, _ := newest(export.Output{Type: "image", KeepTimestamps: true}); !last.After(epoch) {
+		t.Errorf("rewrite-timestamp=false: newest mtime %v, want the file's own", last)
+	}
+}
+
+func countBlobs(t *testing.T, st *store.Store) int {
+	t.Helper()
+	n := 0
+	err := filepath.WalkDir(filepath.Join(st.Root(), "blobs"), func(_ string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			n++
+		}
+		return err
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	layers, _ := img.Layers()
-	rc, _ := layers[0].Uncompressed()
-	defer rc.Close()
-	tr := tar.NewReader(rc)
-	for {
-		h, err := tr.Next()
-		if err != nil {
-			break
-		}
-		if h.ModTime.After(time.Unix(1000, 0)) {
-			t.Errorf("%s mtime %v after the epoch", h.Name, h.ModTime)
-		}
-	}
+	return n
 }
 
 func TestWritePushes(t *testing.T) {

@@ -40,6 +40,7 @@ type options struct {
 	platforms      []ocispecs.Platform
 	ssh            map[string]sshSource
 	sandbox        sandbox
+	reproducible   bool
 
 	// test seams
 	executor runtime.Executor

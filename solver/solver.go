@@ -48,6 +48,9 @@ func Build(ctx context.Context, st *store.Store, contextDir string, opts ...Opti
 	if err != nil {
 		return nil, err
 	}
+	if err := o.applyReproducible(ctx); err != nil {
+		return nil, err
+	}
 	df, err := o.readDockerfile()
 	if err != nil {
 		return nil, err

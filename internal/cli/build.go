@@ -52,6 +52,7 @@ type buildFlags struct {
 	provenance  string
 	sbom        string
 	attest      []string
+	reproduce   bool
 }
 
 func newBuildCmd(g *globals) *cobra.Command {
@@ -97,6 +98,7 @@ func newBuildCmd(g *globals) *cobra.Command {
 	fl.BoolVar(&f.check, "check", false, "run the Dockerfile checks (BuildKit's lint rules) and build nothing; shorthand for --call=check")
 	fl.StringVar(&f.call, "call", "build", "what to do: build, or check[,ignorestatus=true]")
 	fl.StringArrayVar(&f.ssh, "ssh", nil, "ssh agent or keys for RUN --mount=type=ssh: default|ID[=SOCKET|KEY[,KEY]]")
+	fl.BoolVar(&f.reproduce, "reproducible", false, "set SOURCE_DATE_EPOCH (unless given) to the context's last git commit time, or 0: times in the image are fixed and layer mtimes clamped, so one commit builds to one digest")
 	fl.StringVar(&f.provenance, "provenance", "", "provenance attestation (accepted; not attached yet)")
 	fl.StringVar(&f.sbom, "sbom", "", "SBOM attestation (accepted; not attached yet)")
 	fl.StringArrayVar(&f.attest, "attest", nil, "attestation type=provenance|sbom,… (accepted; not attached yet)")
@@ -265,6 +267,11 @@ func (f *buildFlags) solverOptions(g *globals, contextDir string) ([]solver.Opti
 	if err != nil {
 		return nil, err
 	}
+	if v, ok := os.LookupEnv("SOURCE_DATE_EPOCH"); ok && v != "" {
+		if _, given := buildArgs["SOURCE_DATE_EPOCH"]; !given {
+			buildArgs["SOURCE_DATE_EPOCH"] = v // as buildx passes it on
+		}
+	}
 	labels, err := parseKVs("--label", f.labels, false)
 	if err != nil {
 		return nil, err
@@ -305,6 +312,9 @@ func (f *buildFlags) solverOptions(g *globals, contextDir string) ([]solver.Opti
 	}
 	if f.pull {
 		opts = append(opts, solver.WithPull())
+	}
+	if f.reproduce {
+		opts = append(opts, solver.WithReproducible())
 	}
 	return opts, nil
 }
