@@ -33,7 +33,7 @@ type entry struct {
 	link string
 }
 
-func file(name, body string) entry      { return entry{name: name, body: []byte(body)} }
+func file(name, body string) entry       { return entry{name: name, body: []byte(body)} }
 func exe(name string, body []byte) entry { return entry{name: name, body: body, mode: 0o755} }
 func dir(name string) entry              { return entry{name: name + "/"} }
 func whiteout(p string) entry {
@@ -83,7 +83,7 @@ func scanOf(t testing.TB, es ...entry) *layerScan {
 }
 
 var (
-	binOnce             sync.Once
+	binOnce              sync.Once
 	goToolBin, goProgram []byte
 )
 
