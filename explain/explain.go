@@ -75,10 +75,10 @@ type Warning struct {
 	Rule    string   `json:"rule"`
 	Message string   `json:"message"`
 	Paths   []string `json:"paths"`
-	Layer   int      `json:"layer"`          // index of the layer it is in; -1 for none
-	File    string   `json:"file,omitempty"` // the Dockerfile
-	Line    int      `json:"line,omitempty"` // the instruction's line; 0 when unknown
-	Stage   string   `json:"stage,omitempty"`
+	Layer   int      `json:"layer"`           // index of the layer it is in; -1 for none
+	File    string   `json:"file,omitempty"`  // the Dockerfile
+	Line    int      `json:"line,omitempty"`  // the instruction's line; 0 when unknown
+	Stage   string   `json:"stage,omitempty"` // the stage (or image) the files came from
 	Bytes   int64    `json:"bytes"`
 	Fix     string   `json:"fix"`
 }

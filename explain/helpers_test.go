@@ -186,3 +186,34 @@ func (ti testImage) put(t testing.TB, st *store.Store) v1.Hash {
 	}
 	return desc.Digest
 }
+
+// sampleImage is a small leaky two-stage build with every kind of
+// finding, built from fixed bytes (its digests never change): the golden
+// JSON and the HTML render test use it.
+func sampleImage(t testing.TB) testImage {
+	t.Helper()
+	return testImage{
+		name: "sample:1",
+		layers: [][]byte{
+			tarOf(t, dir("/bin"), exe("/bin/busybox", append(fakeELF, make([]byte, 900_000)...)),
+				dir("/etc"), file("/etc/passwd", "root:x:0:0:root:/root:/bin/sh\n")),
+			tarOf(t, exe("/usr/libexec/gcc/x86_64-linux-gnu/12/cc1", append(fakeELF, make([]byte, 2_000_000)...)),
+				exe("/usr/bin/x86_64-linux-gnu-gcc-12", append(fakeELF, make([]byte, 300_000)...)),
+				file("/root/.cache/go-build/3f/3f0a-d", strings.Repeat("o", 700_000)),
+				file("/root/.cache/go-build/40/40b1-d", strings.Repeat("p", 500_000)),
+				exe("/src/app", append([]byte("#!/bin/sh\n"), make([]byte, 1_200_000)...)),
+				file("/src/.git/HEAD", "ref: refs/heads/main\n"),
+				file("/src/.git/objects/pack/p.pack", strings.Repeat("g", 90_000))),
+			tarOf(t, file("/app/main.c", "int main(void) { return 0; }\n"), file("/app/.env", "DB_PASSWORD=hunter2\n"),
+				file("/app/deploy.pem", pemKey)),
+			tarOf(t, dir("/app"), whiteout("/app/.env")),
+		},
+		history: []string{"kiln import busybox", "COPY / / # buildkit", "COPY . /app # buildkit", "RUN rm /app/.env # buildkit"},
+		rec: record("stage-1", []image.StageRecord{{Name: "builder", Base: "gcc:12", Bytes: 48_000_000, Steps: 3},
+			{Name: "stage-1", Base: "busybox", Bytes: 4_700_190, Steps: 3}},
+			image.LayerRecord{BaseImage: "busybox"},
+			image.LayerRecord{FromStage: "builder", Made: prov("stage-1", "COPY --from=builder / /", 7, "/")},
+			image.LayerRecord{Made: prov("stage-1", "COPY . /app", 8, ".")},
+			image.LayerRecord{Made: prov("stage-1", "RUN rm /app/.env", 9)}),
+	}
+}

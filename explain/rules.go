@@ -72,8 +72,11 @@ func (a *analysis) check(ctx context.Context) ([]Warning, error) {
 		if w.Paths == nil {
 			w.Paths = []string{}
 		}
-		if j := a.deletedLater(w.Layer, w.Paths); j >= 0 {
-			w.Message += fmt.Sprintf(" (layer %d deletes it, but its bytes still ship in layer %d)", j, w.Layer)
+		if w.Rule == RuleWholeStageCopied || w.Rule == RuleContextCopiedWhole {
+			continue // their paths are only the layer's largest
+		}
+		if note := a.deletedLater(w.Layer, w.Paths); note != "" {
+			w.Message += note
 			w.Fix += "; deleting files in a later step does not shrink the image: delete them in the step that made them"
 		}
 	}
@@ -81,30 +84,41 @@ func (a *analysis) check(ctx context.Context) ([]Warning, error) {
 	return ws, nil
 }
 
-// deletedLater returns the first layer above layer i that deletes all of
-// paths (a whiteout of them or of a directory above them, or an opaque
-// directory above them), or -1.
-func (a *analysis) deletedLater(i int, paths []string) int {
-	if i < 0 || len(paths) == 0 {
-		return -1
+// deletedLater says which of paths (in layer i) a later layer deletes
+// (a whiteout of them or of a directory above them, or an opaque
+// directory above them): " (layer 3 deletes /app/.env, but its bytes
+// still ship in layer 2)", or "" when none is.
+func (a *analysis) deletedLater(i int, paths []string) string {
+	if i < 0 {
+		return ""
 	}
-	for j := i + 1; j < len(a.scans); j++ {
+	var parts []string
+	left := append([]string(nil), paths...)
+	for j := i + 1; j < len(a.scans) && len(left) > 0; j++ {
 		s := a.scans[j]
 		if s == nil || len(s.Whiteouts) == 0 {
 			continue
 		}
-		all := true
-		for _, p := range paths {
-			if !deletedBy(p, s.Whiteouts) {
-				all = false
-				break
+		var gone, kept []string
+		for _, p := range left {
+			if deletedBy(p, s.Whiteouts) {
+				gone = append(gone, p)
+			} else {
+				kept = append(kept, p)
 			}
 		}
-		if all {
-			return j
+		if len(gone) == len(paths) {
+			return fmt.Sprintf(" (layer %d deletes it, but its bytes still ship in layer %d)", j, i)
 		}
+		if len(gone) > 0 {
+			parts = append(parts, fmt.Sprintf("layer %d deletes %s", j, strings.Join(gone, " ")))
+		}
+		left = kept
 	}
-	return -1
+	if len(parts) == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (%s, but the bytes still ship in layer %d)", strings.Join(parts, "; "), i)
 }
 
 func deletedBy(p string, whiteouts []string) bool {
@@ -163,6 +177,15 @@ func summarize(fs []*fact) (paths []string, bytes int64, text string) {
 		text += fmt.Sprintf(" and %d more", len(fs)-3)
 	}
 	return paths, bytes, text
+}
+
+// how says how layer i's files got into the image, for a message.
+func (a *analysis) how(i int) string {
+	L := a.rep.Layers[i]
+	if from, ok := a.copiedFrom(i); ok {
+		return fmt.Sprintf("copied from %s by %s", a.stageOrImage(from), made(L))
+	}
+	return "made by " + made(L)
 }
 
 // made says which instruction made layer L, for a message.

@@ -21,13 +21,22 @@ func checkToolchainCopied(_ context.Context, a *analysis) ([]Warning, error) {
 		for _, what := range whats {
 			paths, bytes, text := summarize(byWhat[what])
 			ws = append(ws, Warning{Rule: RuleToolchainCopied, Layer: i, Line: L.Line, Stage: src, Paths: paths, Bytes: bytes,
-				Message: fmt.Sprintf("%s from %s is in the final image: %s%s, copied by %s",
-					what, a.stageOrImage(src), text, details(byWhat[what]), made(L)),
+				Message: fmt.Sprintf("%s in the final image: %s%s, %s", what, text, details(byWhat[what]), a.how(i)),
 				Fix: fmt.Sprintf("copy only the build's output out of %s (COPY --from=%s /path/to/app /app), not the toolchain that made it",
 					src, src)})
 		}
 	}
 	return ws, nil
+}
+
+// source names the stage layer i's files came from: the one a COPY
+// --from copied them from, else the one that made the layer ("" without
+// a record).
+func (a *analysis) source(i int) string {
+	if from, ok := a.copiedFrom(i); ok {
+		return from
+	}
+	return a.rep.Layers[i].Stage
 }
 
 func (a *analysis) stageOrImage(name string) string {
@@ -72,8 +81,8 @@ func checkBuildCache(_ context.Context, a *analysis) ([]Warning, error) {
 			if copied {
 				fix = fmt.Sprintf("copy only what the image needs out of %s, not its caches", a.stageOrImage(src))
 			}
-			ws = append(ws, Warning{Rule: RuleBuildCacheShipped, Layer: i, Line: L.Line, Stage: L.Stage, Paths: paths, Bytes: bytes,
-				Message: fmt.Sprintf("%s in the image: %s, made by %s", what, text, made(L)), Fix: fix})
+			ws = append(ws, Warning{Rule: RuleBuildCacheShipped, Layer: i, Line: L.Line, Stage: a.source(i), Paths: paths, Bytes: bytes,
+				Message: fmt.Sprintf("%s in the image: %s, %s", what, text, a.how(i)), Fix: fix})
 		}
 	}
 	return ws, nil
@@ -117,8 +126,8 @@ func checkVCS(_ context.Context, a *analysis) ([]Warning, error) {
 		if _, copied := a.copiedFrom(i); !copied && isCopy(L) {
 			fix = "add .git (and .hg, .svn) to .dockerignore, or COPY --exclude=.git"
 		}
-		ws = append(ws, Warning{Rule: RuleVCSDirShipped, Layer: i, Line: L.Line, Stage: L.Stage, Paths: paths, Bytes: bytes,
-			Message: fmt.Sprintf("%s metadata in the image: %s, made by %s", strings.Join(whats, ", "), text, made(L)), Fix: fix})
+		ws = append(ws, Warning{Rule: RuleVCSDirShipped, Layer: i, Line: L.Line, Stage: a.source(i), Paths: paths, Bytes: bytes,
+			Message: fmt.Sprintf("%s metadata in the image: %s, %s", strings.Join(whats, ", "), text, a.how(i)), Fix: fix})
 	}
 	return ws, nil
 }
@@ -138,8 +147,8 @@ func checkSecrets(_ context.Context, a *analysis) ([]Warning, error) {
 			continue
 		}
 		paths, bytes, text := summarize(all)
-		ws = append(ws, Warning{Rule: RuleSecretShipped, Layer: i, Line: L.Line, Stage: L.Stage, Paths: paths, Bytes: bytes,
-			Message: fmt.Sprintf("%s in the image: %s, made by %s", strings.Join(whats, ", "), text, made(L)),
+		ws = append(ws, Warning{Rule: RuleSecretShipped, Layer: i, Line: L.Line, Stage: a.source(i), Paths: paths, Bytes: bytes,
+			Message: fmt.Sprintf("%s in the image: %s, %s", strings.Join(whats, ", "), text, a.how(i)),
 			Fix: "keep it out of the image (.dockerignore it; give a build its secrets with RUN --mount=type=secret) " +
 				"and replace it: anyone who can pull the image can read it"})
 	}
