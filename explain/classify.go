@@ -41,7 +41,7 @@ type fact struct {
 const (
 	headBytes   = 512       // read from every file to tell its kind
 	secretBytes = 64 << 10  // read from a file that may hold a key
-	maxELF      = 256 << 20 // larger ELF files are not searched for Go build info
+	maxELF      = 128 << 20 // larger ELF files are not searched for Go build info
 )
 
 var (

@@ -15,6 +15,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/kiln-build/kiln/explain"
 	"github.com/kiln-build/kiln/export"
+	kilnruntime "github.com/kiln-build/kiln/runtime"
 	"github.com/kiln-build/kiln/runtime/runtimetest"
 	"github.com/kiln-build/kiln/snapshot"
 	"github.com/kiln-build/kiln/solver"
@@ -156,8 +157,11 @@ var (
 	binDir    string
 )
 
-// TestMain keeps one temp dir for the binaries the tests build once.
+// TestMain keeps one temp dir for the binaries the tests build once; RUN
+// steps in real containers (TestRealRunAsRoot) re-execute the test binary
+// as their init.
 func TestMain(m *testing.M) {
+	kilnruntime.Init()
 	binDir, _ = os.MkdirTemp("", "explain-test-")
 	code := m.Run()
 	os.RemoveAll(binDir)

@@ -3,6 +3,7 @@ package explain
 import (
 	"context"
 	"errors"
+	"sort"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/kiln-build/kiln/store"
@@ -120,6 +121,7 @@ func AnalyzeDigest(ctx context.Context, st *store.Store, manifest v1.Hash, opts 
 	if a.rep.Warnings, err = a.check(ctx); err != nil {
 		return nil, err
 	}
+	sort.Strings(a.rep.Notes) // layers are read in parallel
 	return a.rep, nil
 }
 

@@ -107,15 +107,34 @@ var toolchainImages = []toolchainImage{
 	{"ruby", "slim alpine", "ruby:<version>-slim (the full ruby image carries GCC and make)"},
 }
 
-// matchToolchainImage finds ref ("golang:1.22", "docker.io/library/node",
-// "mcr.microsoft.com/dotnet/sdk:8.0@sha256:…") in toolchainImages.
-func matchToolchainImage(ref string) (toolchainImage, bool) {
+// runtimeImages are bases known to carry no compiler: Check need not
+// read their layers to know (the last component of the repository, or
+// any repository with "distroless" in its path, or a "slim" tag).
+var runtimeImages = map[string]bool{"alpine": true, "busybox": true, "debian": true, "ubuntu": true, "scratch": true}
+
+func runtimeImage(ref string) bool {
+	repo, tag := splitRef(ref)
+	if i := strings.LastIndex(repo, "/"); i >= 0 && !strings.Contains(repo, "distroless") {
+		repo = repo[i+1:]
+	}
+	return runtimeImages[repo] || strings.Contains(repo, "distroless") || strings.Contains(tag, "slim")
+}
+
+// splitRef splits an image reference into its repository (lower case)
+// and tag, dropping a digest.
+func splitRef(ref string) (repo, tag string) {
 	ref, _, _ = strings.Cut(ref, "@")
-	repo, tag := ref, ""
+	repo = ref
 	if i := strings.LastIndex(ref, ":"); i > strings.LastIndex(ref, "/") {
 		repo, tag = ref[:i], ref[i+1:]
 	}
-	repo = strings.ToLower(repo)
+	return strings.ToLower(repo), tag
+}
+
+// matchToolchainImage finds ref ("golang:1.22", "docker.io/library/node",
+// "mcr.microsoft.com/dotnet/sdk:8.0@sha256:…") in toolchainImages.
+func matchToolchainImage(ref string) (toolchainImage, bool) {
+	repo, tag := splitRef(ref)
 	for _, t := range toolchainImages {
 		if repo != t.name && !strings.HasSuffix(repo, "/"+t.name) {
 			continue
@@ -145,7 +164,7 @@ func checkToolchainBase(ctx context.Context, a *analysis) ([]Warning, error) {
 	}
 	w := Warning{Rule: RuleToolchainBaseImage, Layer: base[len(base)-1], Line: target.Line, Stage: target.Name}
 	t, named := matchToolchainImage(root.Base)
-	if named {
+	if named || runtimeImage(root.Base) && target == root {
 		a.readCached(base) // for the paths and sizes, when known; the name decides
 	} else if err := a.read(ctx, base); err != nil {
 		return nil, err

@@ -7,7 +7,9 @@ import (
 	"strings"
 	"testing"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/kiln-build/kiln/image"
+	"github.com/kiln-build/kiln/store"
 )
 
 func prov(stage, instr string, line int, srcs ...string) image.Provenance {
@@ -187,5 +189,58 @@ func TestRulesListed(t *testing.T) {
 	}
 	if len(seen) != 7 {
 		t.Errorf("%d rules", len(seen))
+	}
+}
+
+// TestCheckReadsOnlyWhatItNeeds: Check reads the layers the Dockerfile
+// made, the base image's only when a base unknown by name must be checked
+// for a toolchain, and each layer once.
+func TestCheckReadsOnlyWhatItNeeds(t *testing.T) {
+	_, program := binaries(t)
+	base := tarOf(t, exe("/bin/busybox", fakeELF))
+	app := tarOf(t, exe("/app", program))
+	copyApp := image.LayerRecord{FromStage: "builder", Made: prov("stage-1", "COPY --from=builder /src/app /app", 6, "/src/app")}
+	tests := []struct {
+		name     string
+		base     string
+		layers   [][]byte
+		first    int // layers the first Check reads
+		uncached int // layers a Check without the layer cache reads
+	}{
+		{"FROM scratch", "scratch", [][]byte{app}, 1, 1},
+		{"FROM a toolchain image, known by name", "golang:1.22", [][]byte{base, app}, 1, 1},
+		{"FROM a runtime image, known by name", "debian:12-slim", [][]byte{base, app}, 1, 1},
+		{"FROM an image known by content only", "registry.example/base:1", [][]byte{base, app}, 2, 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			st := newStore(t)
+			layers := []image.LayerRecord{copyApp}
+			if len(tt.layers) == 2 {
+				layers = []image.LayerRecord{{BaseImage: tt.base}, copyApp}
+			}
+			d := testImage{layers: tt.layers, rec: record("stage-1", multi(tt.base), layers...)}.put(t, st)
+			reads := 0
+			count := withScan(func(ctx context.Context, st *store.Store, desc v1.Descriptor) (*layerScan, error) {
+				reads++
+				return scanBlob(ctx, st, desc)
+			})
+			check := func(opts ...Option) int {
+				reads = 0
+				if _, err := Check(context.Background(), st, d, append(opts, count)...); err != nil {
+					t.Fatal(err)
+				}
+				return reads
+			}
+			if n := check(); n != tt.first {
+				t.Errorf("the first Check read %d layers, want %d", n, tt.first)
+			}
+			if n := check(); n != 0 {
+				t.Errorf("a second Check read %d layers, want none", n)
+			}
+			if n := check(WithoutLayerCache()); n != tt.uncached {
+				t.Errorf("Check without the layer cache read %d layers, want %d", n, tt.uncached)
+			}
+		})
 	}
 }
