@@ -49,7 +49,7 @@ type Layer struct {
 	TopPaths     []PathSize `json:"top_paths"`
 	Read         bool       `json:"read"` // false when the layer's blob could not be read
 
-	tree *Dir
+	tree *treeDir
 }
 
 // Stage is a stage of the build, or an image some of the layers came

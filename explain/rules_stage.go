@@ -169,7 +169,6 @@ func checkToolchainBase(ctx context.Context, a *analysis) ([]Warning, error) {
 	} else if err := a.read(ctx, base); err != nil {
 		return nil, err
 	}
-	size := a.baseSize(base)
 	var found []*fact
 	var whats []string
 	for _, i := range base {
@@ -180,21 +179,23 @@ func checkToolchainBase(ctx context.Context, a *analysis) ([]Warning, error) {
 			w.Layer = i
 		}
 	}
-	var text string
-	w.Paths, _, text = summarize(found)
+	var listed string
+	w.Paths, w.Bytes, listed = summarize(found)
+	text := a.baseSize(base)
 	if len(found) > 0 {
-		text = fmt.Sprintf(" (%s: %s)%s", strings.Join(dedupe(whats), ", "), text, details(found))
-	}
-	for _, i := range base {
-		w.Bytes += a.rep.Layers[i].Bytes
+		text += fmt.Sprintf("; %s: %s%s", strings.Join(dedupe(whats), ", "), listed, details(found))
+	} else {
+		for _, i := range base {
+			w.Bytes += a.rep.Layers[i].Bytes // no paths: the whole base
+		}
 	}
 	from := target.Base
 	if target != root {
 		from += " (on " + root.Base + ")"
 	}
 	if named {
-		w.Message = fmt.Sprintf("the final stage %s is FROM %s, %s of a toolchain image%s, while stage %s does the building",
-			a.rec.Target, from, size, text, a.builder())
+		w.Message = fmt.Sprintf("the final stage %s is FROM %s, a toolchain image (%s), while stage %s does the building",
+			a.rec.Target, from, text, a.builder())
 		w.Fix = fmt.Sprintf("base the final stage on a runtime image — %s — and COPY --from=%s only the build's output",
 			t.instead, a.builder())
 		return []Warning{w}, nil
@@ -202,8 +203,8 @@ func checkToolchainBase(ctx context.Context, a *analysis) ([]Warning, error) {
 	if len(found) == 0 {
 		return nil, nil
 	}
-	w.Message = fmt.Sprintf("the final stage %s is FROM %s, %s carrying a toolchain%s, while stage %s does the building",
-		a.rec.Target, from, size, text, a.builder())
+	w.Message = fmt.Sprintf("the final stage %s is FROM %s, which carries a toolchain (%s), while stage %s does the building",
+		a.rec.Target, from, text, a.builder())
 	w.Fix = fmt.Sprintf("base the final stage on a runtime image without compilers (scratch, distroless, a -slim variant) "+
 		"and COPY --from=%s only the build's output", a.builder())
 	return []Warning{w}, nil

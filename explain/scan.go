@@ -18,7 +18,7 @@ type layerScan struct {
 	Bytes     int64      `json:"bytes"`     // regular files' content
 	Files     int        `json:"files"`     // entries that are not directories
 	Top       []PathSize `json:"top"`
-	Tree      *Dir       `json:"tree"`
+	Tree      *treeDir   `json:"tree"`
 	Facts     []*fact    `json:"facts,omitempty"`
 	Whiteouts []string   `json:"whiteouts,omitempty"` // paths the layer deletes; "DIR/" when opaque
 }

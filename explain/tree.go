@@ -155,14 +155,14 @@ func splittable(p pathNode, keep map[string]bool) bool {
 	return false
 }
 
-// Dir is a layer's directory tree pruned for display (the HTML treemap):
+// treeDir is a layer's directory tree pruned for display (the HTML treemap):
 // children smaller than a fraction of the layer are folded into one
 // "…" entry.
-type Dir struct {
-	Name  string `json:"n"`
-	Bytes int64  `json:"b"`
-	Files int    `json:"f,omitempty"`
-	Kids  []*Dir `json:"k,omitempty"`
+type treeDir struct {
+	Name  string     `json:"n"`
+	Bytes int64      `json:"b"`
+	Files int        `json:"f,omitempty"`
+	Kids  []*treeDir `json:"k,omitempty"`
 }
 
 const (
@@ -171,8 +171,8 @@ const (
 	pruneKids     = 40 // at most this many children of one directory
 )
 
-// prune turns the tree into a Dir small enough to keep and to draw.
-func prune(root *node) *Dir {
+// prune turns the tree into a treeDir small enough to keep and to draw.
+func prune(root *node) *treeDir {
 	min := root.bytes / pruneFraction
 	if min < 1 {
 		min = 1
@@ -180,14 +180,14 @@ func prune(root *node) *Dir {
 	return pruneNode("/", root, min, 0)
 }
 
-func pruneNode(name string, n *node, min int64, depth int) *Dir {
-	d := &Dir{Name: name, Bytes: n.bytes, Files: n.files}
+func pruneNode(name string, n *node, min int64, depth int) *treeDir {
+	d := &treeDir{Name: name, Bytes: n.bytes, Files: n.files}
 	if depth >= pruneDepth || len(n.kids) == 0 {
 		return d
 	}
 	kids := pathNode{"", n}.kids()
 	sortPathNodes(kids)
-	var other Dir
+	var other treeDir
 	for _, k := range kids {
 		if k.n.bytes >= min && len(d.Kids) < pruneKids {
 			d.Kids = append(d.Kids, pruneNode(k.path, k.n, min, depth+1))

@@ -129,7 +129,7 @@ func (r *Report) leaks(i int) []string {
 // dirNodes turns a layer's directories into treemap nodes, a chain of
 // directories with one child each into one node ("usr/local/go"). The
 // topmost node inside a leak path is marked.
-func dirNodes(d *Dir, parent string, hue int, leaks []string, inLeak bool) []*tmNode {
+func dirNodes(d *treeDir, parent string, hue int, leaks []string, inLeak bool) []*tmNode {
 	var out []*tmNode
 	for _, k := range d.Kids {
 		name := k.Name
