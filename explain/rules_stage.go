@@ -164,9 +164,7 @@ func checkToolchainBase(ctx context.Context, a *analysis) ([]Warning, error) {
 	}
 	w := Warning{Rule: RuleToolchainBaseImage, Layer: base[len(base)-1], Line: target.Line, Stage: target.Name}
 	t, named := matchToolchainImage(root.Base)
-	if named || runtimeImage(root.Base) && target == root {
-		a.readCached(base) // for the paths and sizes, when known; the name decides
-	} else if err := a.read(ctx, base); err != nil {
+	if err := a.readInherited(ctx, base, root.Base, named); err != nil {
 		return nil, err
 	}
 	var found []*fact
@@ -208,6 +206,24 @@ func checkToolchainBase(ctx context.Context, a *analysis) ([]Warning, error) {
 	w.Fix = fmt.Sprintf("base the final stage on a runtime image without compilers (scratch, distroless, a -slim variant) "+
 		"and COPY --from=%s only the build's output", a.builder())
 	return []Warning{w}, nil
+}
+
+// readInherited reads what the toolchain check needs of the inherited
+// layers base: when the image the chain starts from is a toolchain image
+// by name, nothing (earlier reads still give paths and sizes); else the
+// stages' layers, and the image's unless it is a runtime image by name.
+func (a *analysis) readInherited(ctx context.Context, base []int, image string, named bool) error {
+	a.readCached(base)
+	if named {
+		return nil
+	}
+	var unknown []int
+	for _, i := range base {
+		if a.rep.Layers[i].BaseImage == "" || !runtimeImage(image) {
+			unknown = append(unknown, i)
+		}
+	}
+	return a.read(ctx, unknown)
 }
 
 // baseSize says how big the base layers are: their content when read,
