@@ -11,10 +11,9 @@ import (
 // an ordinary user keeps its own ids. When src holds a layer in overlay
 // format, its whiteouts and opaque directories take effect in dst as in a
 // merged view.
-func CopyTree(ctx context.Context, src, dst string) error {
+func CopyTree(ctx context.Context, src, dst string, opts ...ApplyOption) error {
 	pr, pw := io.Pipe()
 	go func() { pw.CloseWithError(WriteLayer(ctx, pw, src)) }()
-	var opts []ApplyOption
 	if os.Geteuid() != 0 {
 		opts = append(opts, WithNoSameOwner())
 	}

@@ -3,6 +3,7 @@ package archive
 import (
 	"archive/tar"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -126,7 +127,9 @@ func (a *applier) setMetadata(parent int, rel string, hdr *tar.Header) error {
 	}
 	typ := st.Mode & unix.S_IFMT
 	if !a.opts.noSameOwner {
-		if err := unix.Fchownat(parent, base, hdr.Uid, hdr.Gid, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+		if err := unix.Fchownat(parent, base, hdr.Uid, hdr.Gid, unix.AT_SYMLINK_NOFOLLOW); errors.Is(err, unix.EINVAL) {
+			return fmt.Errorf("owner %d:%d is not mapped in kiln's user namespace (rootless kiln maps the ids of /etc/subuid and /etc/subgid): %w", hdr.Uid, hdr.Gid, err)
+		} else if err != nil {
 			return fmt.Errorf("chown: %w", err)
 		}
 	}

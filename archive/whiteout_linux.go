@@ -71,7 +71,7 @@ func (a *applier) overlayOpaque(dirRel string) error {
 		return err
 	}
 	defer unix.Close(fd)
-	if err := unix.Setxattr(fdPath(fd, ""), "trusted.overlay.opaque", []byte("y"), 0); err != nil {
+	if err := unix.Setxattr(fdPath(fd, ""), OpaqueXattr(), []byte("y"), 0); err != nil {
 		return fmt.Errorf("marking %s opaque: %w", dirRel, err)
 	}
 	return nil

@@ -87,7 +87,7 @@ func setPAXXattrs(hdr *tar.Header, xattrs map[string][]byte) {
 }
 
 func isOpaque(xattrs map[string][]byte) bool {
-	for _, name := range []string{"trusted.overlay.opaque", "user.overlay.opaque"} {
+	for _, name := range OpaqueXattrs {
 		if string(xattrs[name]) == "y" {
 			return true
 		}

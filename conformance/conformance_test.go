@@ -50,6 +50,16 @@ type caseSpec struct {
 	// SOURCE_DATE_EPOCH=context with a local context (real build times). Unset: created and
 	// history times with the SOURCE_DATE_EPOCH build arg, mtimes with it and rewrite_timestamp.
 	Timestamps *bool `json:"timestamps"`
+	// Contexts are named build contexts: NAME -> a directory of the case's context, or
+	// docker-image://REF (@REGISTRY@ is replaced). BuildKit gets --local NAME=DIR with --opt
+	// context:NAME=local:NAME, or --opt context:NAME=docker-image://REF; kiln --build-context.
+	Contexts map[string]string `json:"contexts"`
+	// Metadata compares the keys of both builders' metadata files (buildctl --metadata-file,
+	// kiln --metadata-file), and that each names its own image's digests.
+	Metadata bool `json:"metadata"`
+	// Call "check": both only run the Dockerfile checks (BuildKit's frontend.lint request,
+	// kiln build --check) and must report the same rules on the same lines.
+	Call string `json:"call"`
 }
 
 type tcase struct {
@@ -254,7 +264,9 @@ func runCase(t *testing.T, e *env, c tcase) {
 	wg.Wait()
 
 	var diffs []string
-	if c.spec.Expect == "error" {
+	if c.spec.Call == "check" {
+		diffs = compareChecks(ref, kil)
+	} else if c.spec.Expect == "error" {
 		diffs = compareErrors(c, ref, kil)
 		if ref.err == nil {
 			t.Fatalf("case expects an error but BuildKit built it (harness problem)\n%s", tail(ref.log, 20))
@@ -267,6 +279,9 @@ func runCase(t *testing.T, e *env, c tcase) {
 			diffs = append(diffs, fmt.Sprintf("kiln build failed: %v\n%s", kil.err, indent(tail(kil.log, 15))))
 		} else {
 			diffs = compareImages(t, c, ref.tar, kil.tar)
+			if c.spec.Metadata {
+				diffs = append(diffs, compareMetadata(w)...)
+			}
 		}
 	}
 
@@ -465,6 +480,23 @@ func buildRef(e *env, c tcase, w, ctx string) result {
 	for _, s := range sflags {
 		args = append(args, "--secret", s)
 	}
+	for _, k := range sortedKeys(c.spec.Contexts) {
+		v := subst(e, c.spec.Contexts[k])
+		if strings.Contains(v, "://") {
+			args = append(args, "--opt", "context:"+k+"="+v)
+			continue
+		}
+		args = append(args, "--local", k+"="+filepath.Join(ctx, v), "--opt", "context:"+k+"=local:"+k)
+	}
+	if c.spec.Metadata {
+		args = append(args, "--metadata-file", filepath.Join(w, "ref-metadata.json"))
+	}
+	if c.spec.Call == "check" {
+		args = append(args, "--opt", "requestid=frontend.lint")
+		r.err = run(e.buildctl, args, senv, logf)
+		r.log = readLog(logf)
+		return r
+	}
 	out := "type=docker,name=conformance/" + strings.ToLower(c.name) + ":latest,dest=" + r.tar
 	if c.spec.RewriteTimestamp {
 		out += ",rewrite-timestamp=true"
@@ -504,6 +536,19 @@ func buildKiln(e *env, c tcase, w, ctx string) result {
 	sflags, senv := secretFlags(c, w)
 	for _, s := range sflags {
 		args = append(args, "--secret", s)
+	}
+	for _, k := range sortedKeys(c.spec.Contexts) {
+		v := subst(e, c.spec.Contexts[k])
+		if !strings.Contains(v, "://") {
+			v = filepath.Join(ctx, v)
+		}
+		args = append(args, "--build-context", k+"="+v)
+	}
+	if c.spec.Metadata {
+		args = append(args, "--metadata-file", filepath.Join(w, "kiln-metadata.json"))
+	}
+	if c.spec.Call == "check" {
+		args = append(args, "--check")
 	}
 	args = append(args, ctx)
 	r.err = run(e.kiln, args, senv, logf)
@@ -610,4 +655,74 @@ func indent(s string) string {
 		b.WriteByte('\n')
 	}
 	return strings.TrimRight(b.String(), "\n")
+}
+
+// subst replaces @REGISTRY@ in a case value.
+func subst(e *env, v string) string {
+	v = strings.ReplaceAll(v, "@REGISTRY_HOST@", registryHost(e.registry))
+	return strings.ReplaceAll(v, "@REGISTRY@", e.registry)
+}
+
+var reCheckRule = regexp.MustCompile(`(?m)^WARNING: (\w+) - .*\n.*\n(?:Dockerfile[^:\s]*):(\d+)`)
+
+// compareChecks compares the rules (and lines) both checks reported.
+func compareChecks(ref, kil result) []string {
+	rules := func(log string) []string {
+		var out []string
+		for _, m := range reCheckRule.FindAllStringSubmatch(log, -1) {
+			out = append(out, m[1]+":"+m[2])
+		}
+		sort.Strings(out)
+		return out
+	}
+	r, k := rules(ref.log), rules(kil.log)
+	if strings.Join(r, " ") != strings.Join(k, " ") {
+		return []string{fmt.Sprintf("check: BuildKit reported %v, kiln %v", r, k)}
+	}
+	if len(r) == 0 && !strings.Contains(kil.log, "no warnings found") {
+		return []string{"check: kiln did not say the check found nothing"}
+	}
+	return nil
+}
+
+// compareMetadata compares the keys of the builders' metadata files (what
+// buildx users read from them), and that each file's digests name an
+// image (sha256).
+func compareMetadata(w string) []string {
+	read := func(name string) (map[string]any, error) {
+		b, err := os.ReadFile(filepath.Join(w, name))
+		if err != nil {
+			return nil, err
+		}
+		var m map[string]any
+		return m, json.Unmarshal(b, &m)
+	}
+	ref, err := read("ref-metadata.json")
+	if err != nil {
+		return []string{"reading BuildKit's metadata file: " + err.Error()}
+	}
+	kil, err := read("kiln-metadata.json")
+	if err != nil {
+		return []string{"reading kiln's metadata file: " + err.Error()}
+	}
+	keys := func(m map[string]any) []string {
+		var out []string
+		for k := range m {
+			if !strings.HasPrefix(k, "buildx.") && !strings.HasPrefix(k, "buildkit.") {
+				out = append(out, k)
+			}
+		}
+		sort.Strings(out)
+		return out
+	}
+	var diffs []string
+	if rk, kk := keys(ref), keys(kil); strings.Join(rk, " ") != strings.Join(kk, " ") {
+		diffs = append(diffs, fmt.Sprintf("metadata keys: BuildKit %v, kiln %v", rk, kk))
+	}
+	for _, k := range []string{"containerimage.digest", "containerimage.config.digest"} {
+		if v, _ := kil[k].(string); ref[k] != nil && !strings.HasPrefix(v, "sha256:") {
+			diffs = append(diffs, fmt.Sprintf("metadata %s: kiln wrote %q", k, v))
+		}
+	}
+	return diffs
 }

@@ -11,7 +11,7 @@
 # Usage: conformance/setup.sh [step ...]
 #   steps: packages base registry push buildkit env status stop clean, and for bench/run.sh
 #   also dockerd (docker 20.10) and containers (buildah config)
-#   (default: packages base registry push buildkit env status)
+#   (default: packages base registry push multiarch buildkit env status)
 #
 # Results (also written to $STATE/env, which the Go test reads for its defaults):
 #   REGISTRY        127.0.0.1:$PORT/kiln-conformance  holding busybox, debian, golang (:latest)
@@ -83,7 +83,7 @@ mkoci() {
     layers="$layers${layers:+,}{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar+gzip\",\"digest\":\"sha256:$g\",\"size\":$gs}"
     hist="$hist${hist:+,}{\"created\":\"1970-01-01T00:00:00Z\",\"created_by\":\"kiln-conformance: $(basename "$t")\"}"
   done
-  local cfg="{\"architecture\":\"amd64\",\"os\":\"linux\",\"created\":\"1970-01-01T00:00:00Z\",\"config\":{\"Env\":$envj,\"Cmd\":$cmdj,\"WorkingDir\":\"$wd\"},\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[$diffids]},\"history\":[$hist]}"
+  local cfg="{\"architecture\":\"${ARCH:-amd64}\",\"os\":\"linux\",\"created\":\"1970-01-01T00:00:00Z\",\"config\":{\"Env\":$envj,\"Cmd\":$cmdj,\"WorkingDir\":\"$wd\"},\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[$diffids]},\"history\":[$hist]}"
   printf '%s' "$cfg" > "$out/blob.tmp"
   local cd cs; cd=$(sha256sum "$out/blob.tmp" | cut -d' ' -f1); cs=$(stat -c %s "$out/blob.tmp")
   mv "$out/blob.tmp" "$out/blobs/sha256/$cd"
@@ -262,6 +262,55 @@ EOF
 }
 
 # ---------------------------------------------------------------------------------------
+# multiarch: QEMU user emulation (binfmt_misc, F flag; buildkitd and kiln use the same) and a
+# two-platform busybox index, $REGISTRY/busybox-multi (linux/amd64 + linux/arm64 from Debian's
+# busybox-static:arm64), for the cases that build for other platforms.
+step_multiarch() {
+  need_pkgs qemu-user-static binfmt-support
+  mountpoint -q /proc/sys/fs/binfmt_misc || mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc ||
+    { log "multiarch: binfmt_misc cannot be mounted here: cases for other platforms will fail"; return 0; }
+  [ -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ] || update-binfmts --enable qemu-aarch64 || true
+  if curl -fsS "http://$REGHOST/v2/kiln-conformance/busybox-multi/manifests/latest" \
+       -H 'Accept: application/vnd.oci.image.index.v1+json' -o /dev/null 2>/dev/null; then
+    log "multiarch: $REGISTRY/busybox-multi up to date"; return 0
+  fi
+  log "multiarch: $REGISTRY/busybox-multi (amd64 + arm64)"
+  build_busybox
+  ( cd "$BASE"
+    dpkg --print-foreign-architectures | grep -qx arm64 || { dpkg --add-architecture arm64; apt-get update -qq; }
+    rm -rf bb-arm64 busybox-static_*arm64.deb busybox-arm64-rootfs
+    apt-get download -qq busybox-static:arm64 >/dev/null
+    dpkg -x busybox-static_*_arm64.deb bb-arm64
+    mkdir busybox-arm64-rootfs; tar -C busybox-arm64-rootfs -xf busybox.tar
+    install -m 0755 bb-arm64/bin/busybox busybox-arm64-rootfs/bin/busybox
+    tar_rootfs busybox-arm64-rootfs busybox-arm64.tar; rm -rf busybox-arm64-rootfs bb-arm64
+    ARCH=arm64 mkoci oci-busybox-arm64 '["PATH='$PATH_DEFAULT'"]' '["sh"]' '' busybox-arm64.tar
+    python3 - "$BASE" <<'PY'
+import hashlib, json, os, shutil, sys
+base = sys.argv[1]; out = os.path.join(base, 'oci-busybox-multi')
+shutil.rmtree(out, ignore_errors=True); os.makedirs(out + '/blobs/sha256')
+mans = []
+for d, arch in (('oci-busybox', 'amd64'), ('oci-busybox-arm64', 'arm64')):
+    src = os.path.join(base, d)
+    for b in os.listdir(src + '/blobs/sha256'):
+        shutil.copy(f'{src}/blobs/sha256/{b}', f'{out}/blobs/sha256/{b}')
+    m = json.load(open(src + '/index.json'))['manifests'][0]
+    mans.append({'mediaType': m['mediaType'], 'digest': m['digest'], 'size': m['size'],
+                 'platform': {'architecture': arch, 'os': 'linux'}})
+idx = json.dumps({'schemaVersion': 2, 'mediaType': 'application/vnd.oci.image.index.v1+json',
+                  'manifests': mans}).encode()
+dg = hashlib.sha256(idx).hexdigest()
+open(f'{out}/blobs/sha256/{dg}', 'wb').write(idx)
+json.dump({'schemaVersion': 2, 'manifests': [{'mediaType': 'application/vnd.oci.image.index.v1+json',
+           'digest': 'sha256:' + dg, 'size': len(idx),
+           'annotations': {'org.opencontainers.image.ref.name': 'latest'}}]}, open(out + '/index.json', 'w'))
+open(out + '/oci-layout', 'w').write('{"imageLayoutVersion":"1.0.0"}')
+PY
+  )
+  skopeo copy --quiet --all --dest-tls-verify=false "oci:$BASE/oci-busybox-multi:latest" "docker://$REGISTRY/busybox-multi:latest"
+}
+
+# ---------------------------------------------------------------------------------------
 # The bench's other peers (bench/run.sh asks for these steps; the conformance suite does not):
 # docker 20.10 (Debian docker.io, BuildKit v0.8 inside) and buildah, each with private state here.
 need_pkgs() {
@@ -359,7 +408,7 @@ step_clean() {
 }
 
 main() {
-  local steps=("$@"); [ ${#steps[@]} -gt 0 ] || steps=(packages base registry push buildkit env status)
+  local steps=("$@"); [ ${#steps[@]} -gt 0 ] || steps=(packages base registry push multiarch buildkit env status)
   local t0=$SECONDS s
   for s in "${steps[@]}"; do "step_$s"; done
   log "done in $((SECONDS - t0)) s (state $S)"

@@ -2,6 +2,7 @@ package copier
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"syscall"
 
@@ -38,6 +39,9 @@ func lchown(p string, uid, gid int) error {
 	err := os.Lchown(p, uid, gid)
 	if err != nil && os.Geteuid() != 0 && errors.Is(err, syscall.EPERM) {
 		return nil
+	}
+	if errors.Is(err, syscall.EINVAL) {
+		return fmt.Errorf("owner %d:%d is not mapped in kiln's user namespace (rootless kiln maps the ids of /etc/subuid and /etc/subgid): %w", uid, gid, err)
 	}
 	return err
 }

@@ -228,7 +228,7 @@ func (e *env) importImage(t *testing.T, name string, files map[string]string) {
 	if p := filepath.Join(root, "usr/local/go/bin/gofmt"); fileExists(p) {
 		os.Chmod(p, 0o755)
 	}
-	if _, err := export.Import(context.Background(), e.st, root, name, []string{`CMD ["sh"]`}); err != nil {
+	if _, err := export.Import(context.Background(), e.st, root, name, []string{`CMD ["sh"]`}, ""); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -34,7 +34,7 @@ func TestRealRunAsRoot(t *testing.T) {
 	if err := busyboxRootfs(rootfs); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := export.Import(context.Background(), st, rootfs, "busybox:latest", []string{"ENV PATH=/bin", `CMD ["sh"]`}); err != nil {
+	if _, err := export.Import(context.Background(), st, rootfs, "busybox:latest", []string{"ENV PATH=/bin", `CMD ["sh"]`}, ""); err != nil {
 		t.Fatal(err)
 	}
 	write(t, dir, map[string]string{"Dockerfile": `FROM busybox AS builder

@@ -21,11 +21,9 @@ import (
 
 // OCIArchive writes the image as an OCI image layout in a tar stream, with
 // names as org.opencontainers.image.ref.name annotations.
+// desc may be an image index (a multi-platform image): its manifests and
+// their blobs all go in.
 func OCIArchive(st *store.Store, desc v1.Descriptor, names []string, w io.Writer) error {
-	img, err := st.Image(desc.Digest)
-	if err != nil {
-		return err
-	}
 	tw := tar.NewWriter(w)
 	put := func(name string, b []byte) error {
 		if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(b)), Typeflag: tar.TypeReg, ModTime: time.Unix(0, 0)}); err != nil {
@@ -57,7 +55,7 @@ func OCIArchive(st *store.Store, desc v1.Descriptor, names []string, w io.Writer
 	if err := put("index.json", ib); err != nil {
 		return err
 	}
-	blobs, err := imageBlobs(img, desc)
+	blobs, err := descBlobs(st, desc)
 	if err != nil {
 		return err
 	}
@@ -76,18 +74,52 @@ func tagOf(n string) string {
 	return "latest"
 }
 
-func imageBlobs(img v1.Image, desc v1.Descriptor) ([]v1.Hash, error) {
-	m, err := img.Manifest()
-	if err != nil {
-		return nil, err
-	}
+// descBlobs lists the blobs desc reaches: an image's manifest, config
+// and layers, or an index's and those of every manifest in it.
+func descBlobs(st *store.Store, desc v1.Descriptor) ([]v1.Hash, error) {
 	seen := map[v1.Hash]bool{}
 	var out []v1.Hash
-	for _, d := range append([]v1.Descriptor{desc, m.Config}, m.Layers...) {
-		if !seen[d.Digest] {
-			seen[d.Digest] = true
-			out = append(out, d.Digest)
+	add := func(d v1.Hash) {
+		if !seen[d] {
+			seen[d] = true
+			out = append(out, d)
 		}
+	}
+	var walk func(d v1.Descriptor) error
+	walk = func(d v1.Descriptor) error {
+		add(d.Digest)
+		if d.MediaType.IsIndex() {
+			raw, err := st.ReadBlob(d.Digest)
+			if err != nil {
+				return err
+			}
+			im, err := v1.ParseIndexManifest(strings.NewReader(string(raw)))
+			if err != nil {
+				return err
+			}
+			for _, m := range im.Manifests {
+				if err := walk(m); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+		img, err := st.Image(d.Digest)
+		if err != nil {
+			return err
+		}
+		m, err := img.Manifest()
+		if err != nil {
+			return err
+		}
+		add(m.Config.Digest)
+		for _, l := range m.Layers {
+			add(l.Digest)
+		}
+		return nil
+	}
+	if err := walk(desc); err != nil {
+		return nil, err
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Hex < out[j].Hex })
 	return out, nil
@@ -135,21 +167,39 @@ func DockerArchive(st *store.Store, desc v1.Descriptor, names []string, w io.Wri
 	return tarball.MultiRefWrite(refs, w)
 }
 
-// Push uploads the image to each registry reference.
+// Push uploads the image (or index, for a multi-platform image) to each
+// registry reference.
 func Push(ctx context.Context, st *store.Store, desc v1.Descriptor, refs []string, kc authn.Keychain) error {
-	img, err := st.Image(desc.Digest)
-	if err != nil {
-		return err
-	}
 	if kc == nil {
 		kc = authn.DefaultKeychain
+	}
+	var tagged remote.Taggable
+	if desc.MediaType.IsIndex() {
+		idx, err := st.ImageIndex(desc.Digest)
+		if err != nil {
+			return err
+		}
+		tagged = idx
+	} else {
+		img, err := st.Image(desc.Digest)
+		if err != nil {
+			return err
+		}
+		tagged = img
 	}
 	for _, r := range refs {
 		ref, err := name.ParseReference(r)
 		if err != nil {
 			return fmt.Errorf("push %s: %w", r, err)
 		}
-		if err := remote.Write(ref, img, remote.WithContext(ctx), remote.WithAuthFromKeychain(kc)); err != nil {
+		opts := []remote.Option{remote.WithContext(ctx), remote.WithAuthFromKeychain(kc)}
+		switch t := tagged.(type) {
+		case v1.ImageIndex:
+			err = remote.WriteIndex(ref, t, opts...)
+		case v1.Image:
+			err = remote.Write(ref, t, opts...)
+		}
+		if err != nil {
 			return fmt.Errorf("pushing %s: %w", r, err)
 		}
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/kiln-build/kiln/archive"
 	"github.com/kiln-build/kiln/snapshot"
+	"github.com/moby/sys/userns"
 )
 
 // FlatTar writes the merged files of the layer stack (top first) as one tar.
@@ -34,5 +35,11 @@ func Local(ctx context.Context, sn snapshot.Snapshotter, lowers []string, dir st
 		return err
 	}
 	defer v.Release()
-	return archive.CopyTree(ctx, v.Root(), abs)
+	var opts []archive.ApplyOption
+	if userns.RunningInUserNS() {
+		// rootless: the files are the user's, as a buildx local export
+		// gives them, not owned by subordinate ids the user cannot manage
+		opts = append(opts, archive.WithNoSameOwner())
+	}
+	return archive.CopyTree(ctx, v.Root(), abs, opts...)
 }

@@ -20,11 +20,16 @@ import (
 // directory, or a tarball (plain or compressed), as `docker import`.
 // changes are Dockerfile config instructions (ENV, CMD, WORKDIR, …) applied
 // to its config. The layer's files are kept as a snapshot, so builds on
-// the image do not extract it again. It returns the full name.
-func Import(ctx context.Context, st *store.Store, src, ref string, changes []string) (string, error) {
+// the image do not extract it again. platform is the image's ("" = the
+// host's). It returns the full name.
+func Import(ctx context.Context, st *store.Store, src, ref string, changes []string, platform string) (string, error) {
 	n, err := store.Normalize(ref)
 	if err != nil {
 		return "", err
+	}
+	plat, err := solver.ParsePlatform(platform)
+	if err != nil {
+		return "", fmt.Errorf("--platform: %w", err)
 	}
 	fi, err := os.Stat(src)
 	if err != nil {
@@ -47,7 +52,7 @@ func Import(ctx context.Context, st *store.Store, src, ref string, changes []str
 	if err != nil {
 		return "", fmt.Errorf("import %s: %w", src, err)
 	}
-	img := source.Scratch()
+	img := source.Scratch(plat)
 	img.Config.Config.WorkingDir = ""
 	now := time.Now().UTC()
 	img.Config.History = []ocispec.History{{Created: &now, CreatedBy: "kiln import " + filepath.Base(src), Comment: "Imported from " + src}}

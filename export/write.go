@@ -57,11 +57,6 @@ func WithTags(tags ...string) Option {
 // descriptor.
 func WithAnnotations(a Annotations) Option {
 	return func(o *options) error {
-		for typ := range a {
-			if typ == "index" || typ == "index-descriptor" {
-				return fmt.Errorf("--annotation %s:…: an index is only made for a multi-platform build", typ)
-			}
-		}
 		o.annotations = a
 		return nil
 	}
@@ -108,13 +103,17 @@ type Report struct {
 	Names []string
 	// Pushed are the references pushed to registries.
 	Pushed []string
+	// Archived are the names written into OCI and docker archives.
+	Archived []string
 }
 
 // Metadata is the report in buildx's --metadata-file keys.
 func (r Report) Metadata() map[string]any {
 	m := map[string]any{}
 	if r.ImageID != "" {
-		m["containerimage.config.digest"] = r.ImageID
+		if !r.Manifest.MediaType.IsIndex() { // an index has no one config
+			m["containerimage.config.digest"] = r.ImageID
+		}
 		m["containerimage.digest"] = r.Manifest.Digest.String()
 		desc := map[string]any{"mediaType": r.Manifest.MediaType, "digest": r.Manifest.Digest.String(), "size": r.Manifest.Size}
 		if len(r.Manifest.Annotations) > 0 {
@@ -122,7 +121,7 @@ func (r Report) Metadata() map[string]any {
 		}
 		m["containerimage.descriptor"] = desc
 	}
-	names := append(append([]string(nil), r.Names...), r.Pushed...)
+	names := append(append(append([]string(nil), r.Names...), r.Pushed...), r.Archived...)
 	if len(names) > 0 {
 		m["image.name"] = strings.Join(dedupe(names), ",")
 	}
@@ -150,6 +149,9 @@ func Write(ctx context.Context, st *store.Store, res *solver.Result, outs []Outp
 		return Report{}, err
 	}
 	w := &writer{st: st, res: res, o: o}
+	if err := w.check(outs); err != nil {
+		return Report{}, err
+	}
 	if err := w.commit(ctx, outs); err != nil {
 		return Report{}, err
 	}
@@ -166,8 +168,11 @@ func Write(ctx context.Context, st *store.Store, res *solver.Result, outs []Outp
 		if err := w.output(ctx, out, names); err != nil {
 			return Report{}, err
 		}
-		if out.Type == "image" {
+		switch out.Type {
+		case "image":
 			toTag = append(toTag, names...)
+		case "oci", "docker":
+			w.rep.Archived = append(w.rep.Archived, names...)
 		}
 	}
 	for _, n := range toTag {
@@ -199,6 +204,28 @@ type writer struct {
 	committed bool
 }
 
+// multi reports a multi-platform result.
+func (w *writer) multi() bool { return len(w.res.Platforms) > 0 }
+
+// check refuses what the outputs cannot do with the result.
+func (w *writer) check(outs []Output) error {
+	for typ := range w.o.annotations {
+		if (typ == "index" || typ == "index-descriptor") && !w.multi() {
+			return fmt.Errorf("--annotation %s:…: an index is only made for a multi-platform build", typ)
+		}
+	}
+	if !w.multi() {
+		return nil
+	}
+	for _, out := range outs {
+		if out.Type == "docker" {
+			return fmt.Errorf("a docker archive (and --load) holds one platform's image, not an index of %d: "+
+				"use -o type=oci, --push, or one --platform", len(w.res.Platforms))
+		}
+	}
+	return nil
+}
+
 // commit writes the image's blobs, config and manifest into the store, if
 // any output needs them.
 func (w *writer) commit(ctx context.Context, outs []Output) error {
@@ -210,14 +237,17 @@ func (w *writer) commit(ctx context.Context, outs []Output) error {
 	if !need {
 		return nil
 	}
-	img := w.res.Image
-	step := progress.Start(w.o.sink, progress.StepInfo{Name: fmt.Sprintf("exporting %d layers", len(img.Layers))})
 	var wopts []archive.WriteOption
 	if rewrite && w.res.Epoch != nil {
 		// rewrite-timestamp=true clamps file mtimes to SOURCE_DATE_EPOCH
 		// (without an epoch it changes nothing, as in buildx)
 		wopts = append(wopts, archive.WithMtimeClamp(*w.res.Epoch))
 	}
+	if w.multi() {
+		return w.commitIndex(ctx, wopts)
+	}
+	img := w.res.Image
+	step := progress.Start(w.o.sink, progress.StepInfo{Name: fmt.Sprintf("exporting %d layers", len(img.Layers))})
 	err := w.res.FetchBlobs(ctx, img)
 	if err == nil {
 		w.rep.Manifest, err = commit(ctx, w.st, img, w.o.comp, w.o.annotations["manifest"], wopts...)
@@ -232,7 +262,7 @@ func (w *writer) commit(ctx context.Context, outs []Output) error {
 		w.rep.ImageID, err = configDigest(w.st, w.rep.Manifest)
 	}
 	if err == nil {
-		err = w.putRecord()
+		err = putRecord(w.st, w.res, w.rep.Manifest)
 	}
 	step.Done(err)
 	w.committed = err == nil
@@ -269,9 +299,14 @@ func (w *writer) output(ctx context.Context, out Output, names []string) error {
 		return nil
 	case "local":
 		step := progress.Start(sink, progress.StepInfo{Name: "copying files to " + out.Dest})
-		lowers, err := w.res.Lowers(ctx, w.res.Image)
-		if err == nil {
-			err = Local(ctx, w.res.Snapshots(), lowers, out.Dest)
+		var err error
+		if w.multi() {
+			err = w.localPlatforms(ctx, out.Dest)
+		} else {
+			var lowers []string
+			if lowers, err = w.res.Lowers(ctx, w.res.Image); err == nil {
+				err = Local(ctx, w.res.Snapshots(), lowers, out.Dest)
+			}
 		}
 		step.Done(err)
 		return err
@@ -283,6 +318,9 @@ func (w *writer) output(ctx context.Context, out Output, names []string) error {
 		case "docker":
 			return DockerArchive(w.st, desc, names, wr)
 		default:
+			if w.multi() {
+				return w.tarPlatforms(ctx, wr)
+			}
 			lowers, err := w.res.Lowers(ctx, w.res.Image)
 			if err != nil {
 				return err
@@ -296,14 +334,14 @@ func (w *writer) output(ctx context.Context, out Output, names []string) error {
 	return nil
 }
 
-// putRecord keeps the build's record of the image beside its manifest,
+// putRecord keeps the build's record of an image beside its manifest,
 // for kiln explain (the layers now have their digests).
-func (w *writer) putRecord() error {
-	b, err := json.Marshal(w.res.Record())
+func putRecord(st *store.Store, res *solver.Result, manifest v1.Descriptor) error {
+	b, err := json.Marshal(res.Record())
 	if err != nil {
 		return err
 	}
-	return w.st.PutRecord("build", w.rep.Manifest.Digest, b)
+	return st.PutRecord("build", manifest.Digest, b)
 }
 
 // configDigest is the image ID docker shows: the config's digest.
@@ -323,10 +361,17 @@ func configDigest(st *store.Store, desc v1.Descriptor) (string, error) {
 // or with mode=max every stage's. Layers without a blob yet (builder
 // stages) are tarred and compressed now.
 func exportCache(ctx context.Context, st *store.Store, res *solver.Result, sp cache.Spec, comp Compression) error {
-	imgs := []*image.Image{res.Image}
-	if sp.Max {
-		for _, s := range res.Stages {
-			imgs = append(imgs, s.Image)
+	results := []*solver.Result{res}
+	if len(res.Platforms) > 0 {
+		results = res.Platforms // every platform's steps
+	}
+	var imgs []*image.Image
+	for _, r := range results {
+		imgs = append(imgs, r.Image)
+		if sp.Max {
+			for _, s := range r.Stages {
+				imgs = append(imgs, s.Image)
+			}
 		}
 	}
 	var recs []cache.Exported

@@ -244,7 +244,7 @@ func TestImport(t *testing.T) {
 	root := t.TempDir()
 	os.MkdirAll(filepath.Join(root, "etc"), 0o755)
 	os.WriteFile(filepath.Join(root, "etc", "os-release"), []byte("ID=test\n"), 0o644)
-	n, err := export.Import(context.Background(), st, root, "base:1", []string{"ENV A=1", `CMD ["sh"]`})
+	n, err := export.Import(context.Background(), st, root, "base:1", []string{"ENV A=1", `CMD ["sh"]`}, "")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -199,3 +199,38 @@ func saveBusybox(t *testing.T) string {
 	mustKiln(t, "save", "-o", p, "busybox")
 	return p
 }
+
+// TestCheck: --check (and --call=check) runs BuildKit's lint rules and
+// builds nothing; ordinary builds print the warnings once; a Dockerfile
+// with # check=error=true fails its build on a warning.
+func TestCheck(t *testing.T) {
+	needSetup(t)
+	clean := project(t, map[string]string{"Dockerfile": "FROM busybox\nCMD [\"sh\"]\n"})
+	if r := kiln(t, "build", "--check", clean); r.code != 0 || !strings.Contains(r.stdout, "Check complete, no warnings found.") {
+		t.Errorf("clean --check: %d %q %s", r.code, r.stdout, r.stderr)
+	}
+	dirty := project(t, map[string]string{"Dockerfile": "FROM busybox as Builder\nRUN echo never-runs > /x\nCMD echo hi\n"})
+	r := kiln(t, "build", "--call=check", dirty)
+	if r.code != 1 || !strings.Contains(r.stdout, "Check complete, 3 warnings have been found!") ||
+		!strings.Contains(r.stdout, "WARNING: JSONArgsRecommended") || strings.Contains(r.stderr, "never-runs") {
+		t.Errorf("--call=check: %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	if r := kiln(t, "build", "--call=check,ignorestatus=true", dirty); r.code != 0 {
+		t.Errorf("ignorestatus: %d", r.code)
+	}
+	r = mustKiln(t, "build", "--progress=plain", dirty)
+	if n := strings.Count(r.stderr, "WARN: JSONArgsRecommended"); n != 1 {
+		t.Errorf("the build printed the JSONArgsRecommended warning %d times, want once in the progress:\n%s", n, r.stderr)
+	}
+	if !strings.Contains(r.stderr, "3 warnings found") {
+		t.Errorf("no warning summary:\n%s", r.stderr)
+	}
+	strict := project(t, map[string]string{"Dockerfile": "# check=error=true\nFROM busybox as Builder\nCMD [\"sh\"]\n"})
+	if r := kiln(t, "build", strict); r.code != 1 || !strings.Contains(r.stderr, "lint violation found for rules: FromAsCasing") {
+		t.Errorf("check=error=true build: %d %s", r.code, r.stderr)
+	}
+	skip := project(t, map[string]string{"Dockerfile": "# check=skip=FromAsCasing,StageNameCasing\nFROM busybox as Builder\nCMD [\"sh\"]\n"})
+	if r := kiln(t, "build", "--check", skip); r.code != 0 {
+		t.Errorf("check=skip: %d %s", r.code, r.stdout)
+	}
+}

@@ -159,7 +159,13 @@ func project(t *testing.T, files map[string]string) string {
 // storedImage opens a named image in the shared store.
 func storedImage(t *testing.T, ref string) v1.Image {
 	t.Helper()
-	st, err := store.Open(storeRoot)
+	return storedImageIn(t, storeRoot, ref)
+}
+
+// storedImageIn opens a named image in the store at root.
+func storedImageIn(t *testing.T, root, ref string) v1.Image {
+	t.Helper()
+	st, err := store.Open(root)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,7 +175,7 @@ func storedImage(t *testing.T, ref string) v1.Image {
 	if err != nil {
 		t.Fatalf("image %s: %v", ref, err)
 	}
-	img, err := layout.Path(storeRoot).Image(desc.Digest)
+	img, err := layout.Path(root).Image(desc.Digest)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -26,10 +26,10 @@ RUN ulimit -n > /nofile
 	out := filepath.Join(t.TempDir(), "out")
 	mustKiln(t, "build", "--add-host", "myhost:10.1.2.3", "--shm-size", "128m", "--ulimit", "nofile=1000:2000", "-o", out, dir)
 	read := func(p string) string { b, _ := os.ReadFile(filepath.Join(out, p)); return string(b) }
-	if got := read("default-links"); !strings.Contains(got, "tap0") || !strings.Contains(got, "lo") {
-		t.Errorf("default network: interfaces %q, want lo and tap0 (slirp4netns)", got)
+	if got := read("default-links"); !strings.Contains(got, "eth0") || !strings.Contains(got, "lo") {
+		t.Errorf("default network: interfaces %q, want lo and eth0 (slirp4netns)", got)
 	}
-	if got := read("none-links"); strings.Contains(got, "tap0") || !strings.Contains(got, "lo") {
+	if got := read("none-links"); strings.Contains(got, "eth0") || !strings.Contains(got, "lo") {
 		t.Errorf("--network=none: interfaces %q, want only lo", got)
 	}
 	if got := read("status"); !strings.Contains(got, "Seccomp:\t2") || !strings.Contains(got, "CapEff:\t00000000a80425fb") {

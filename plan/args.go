@@ -5,13 +5,15 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/kiln-build/kiln/dockerfile"
 	"github.com/moby/buildkit/frontend/dockerfile/shell"
+	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
 // resolveGlobals evaluates the ARGs before the first FROM in order: each
 // default may use earlier ones, and a --build-arg overrides it.
 func (p *Plan) resolveGlobals() error {
-	p.Global = AutoArgs()
+	p.Global = AutoArgs(p.Platform, p.BuildPlatform)
 	lex := shell.NewLex(p.File.EscapeToken)
 	for _, a := range p.File.MetaArgs {
 		for _, kv := range a.Args {
@@ -45,19 +47,15 @@ func (p *Plan) globalEnv() []string {
 	return env
 }
 
-// AutoArgs are the platform ARGs BuildKit defines for every build.
-func AutoArgs() map[string]string {
-	os, arch, variant := Platform()
-	plat := os + "/" + arch
-	if variant != "" {
-		plat += "/" + variant
-	}
+// AutoArgs are the platform ARGs BuildKit defines for every build: the
+// TARGET* ones for the target platform, BUILD* for the host's.
+func AutoArgs(target, build ocispecs.Platform) map[string]string {
 	m := map[string]string{"TARGETSTAGE": "default"}
-	for _, pre := range []string{"BUILD", "TARGET"} {
-		m[pre+"PLATFORM"] = plat
-		m[pre+"OS"] = os
-		m[pre+"ARCH"] = arch
-		m[pre+"VARIANT"] = variant
+	for pre, p := range map[string]ocispecs.Platform{"BUILD": build, "TARGET": target} {
+		m[pre+"PLATFORM"] = dockerfile.FormatPlatform(p)
+		m[pre+"OS"] = p.OS
+		m[pre+"ARCH"] = p.Architecture
+		m[pre+"VARIANT"] = p.Variant
 	}
 	return m
 }

@@ -34,6 +34,8 @@ func (p *Plan) linkDeps(st *Stage, byName map[string]*Stage) error {
 			switch {
 			case dep == st:
 				return p.errorf(c.Location(), "circular dependency: stage %s copies from itself", st.Ref())
+			case dep != nil && dep.Index > st.Index:
+				return p.errorf(c.Location(), "cannot copy from stage %q, it needs to be defined before current stage %q", from, st.Ref())
 			case dep != nil:
 				st.Deps = appendUnique(st.Deps, dep)
 				if st.depLoc == nil {

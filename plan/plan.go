@@ -10,6 +10,7 @@ import (
 	"github.com/kiln-build/kiln/dockerfile"
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 	"github.com/moby/buildkit/frontend/dockerfile/shell"
+	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
 // Options are the inputs of planning besides the Dockerfile.
@@ -19,6 +20,8 @@ type Options struct {
 	// Contexts are the named build contexts, by ContextName (see
 	// contexts.go).
 	Contexts map[string]string
+	// Platform is the target platform (TARGETPLATFORM); zero = the host's.
+	Platform ocispecs.Platform
 }
 
 // Plan is a Dockerfile's stage graph, resolved for one build.
@@ -36,6 +39,8 @@ type Plan struct {
 	BuildArgs map[string]string
 	// Contexts are the named build contexts (--build-context).
 	Contexts map[string]string
+	// Platform is the target platform, BuildPlatform the host's.
+	Platform, BuildPlatform ocispecs.Platform
 }
 
 // Stage is one FROM block.
@@ -47,6 +52,9 @@ type Stage struct {
 	BaseStage *Stage // set when FROM names an earlier stage
 	Deps      []*Stage
 	Images    []string // COPY --from=<image> and RUN --mount from=<image> refs
+	// Platform is the stage's platform: its FROM --platform, else the
+	// target's.
+	Platform ocispecs.Platform
 	// Context is set when a named build context replaces the whole stage:
 	// its value (a directory, docker-image://…, oci-layout://…), and
 	// the stage's instructions never run.
@@ -66,7 +74,11 @@ func (s *Stage) Ref() string {
 
 // New plans f for opts.
 func New(f *dockerfile.File, opts Options) (*Plan, error) {
-	p := &Plan{File: f, BuildArgs: opts.BuildArgs, Contexts: opts.Contexts}
+	p := &Plan{File: f, BuildArgs: opts.BuildArgs, Contexts: opts.Contexts, Platform: opts.Platform,
+		BuildPlatform: dockerfile.HostPlatform()}
+	if p.Platform.OS == "" {
+		p.Platform = p.BuildPlatform
+	}
 	if err := checkContexts(opts.Contexts); err != nil {
 		return nil, err
 	}
@@ -82,13 +94,15 @@ func New(f *dockerfile.File, opts Options) (*Plan, error) {
 			return nil, p.errorf(st.Inst.Location, "FROM %s: %v", st.Inst.BaseName, err)
 		}
 		st.Base = res.Result
-		if err := p.checkPlatform(lex, st); err != nil {
+		if err := p.stagePlatform(lex, st); err != nil {
 			return nil, err
 		}
 		if st.Base == "" {
 			return nil, p.errorf(st.Inst.Location, "FROM: base name (%s) should not be blank", st.Inst.BaseName)
 		}
-		if b, ok := byName[strings.ToLower(st.Base)]; ok {
+		// FROM names an earlier stage exactly as that stage's (lower-case)
+		// name: "FROM Build" is an image reference, as in BuildKit
+		if b, ok := byName[st.Base]; ok {
 			st.BaseStage = b
 		} else if b, ok, err := p.alias(st.Base, byName); err != nil {
 			return nil, p.errorf(st.Inst.Location, "FROM %s: %w", st.Base, err)
@@ -99,9 +113,8 @@ func New(f *dockerfile.File, opts Options) (*Plan, error) {
 			st.Context, st.BaseStage = v, nil
 		}
 		if st.Name != "" {
-			if _, dup := byName[st.Name]; dup {
-				return nil, p.errorf(st.Inst.Location, "duplicate stage name %q", st.Inst.Name)
-			}
+			// a second stage of the same name (a lint warning) takes the
+			// name for what follows, as in BuildKit
 			byName[st.Name] = st
 		}
 		p.Stages = append(p.Stages, st)
@@ -207,10 +220,10 @@ func cyclePath(path []*Stage) string {
 	return strings.Join(names, " -> ")
 }
 
-// checkPlatform accepts FROM --platform values that name the host
-// platform (such as $BUILDPLATFORM or $TARGETPLATFORM); kiln does not
-// build for other platforms yet.
-func (p *Plan) checkPlatform(lex *shell.Lex, st *Stage) error {
+// stagePlatform sets the stage's platform: FROM --platform (expanded
+// against the global ARGs, such as $BUILDPLATFORM), else the target's.
+func (p *Plan) stagePlatform(lex *shell.Lex, st *Stage) error {
+	st.Platform = p.Platform
 	if st.Inst.Platform == "" {
 		return nil
 	}
@@ -218,11 +231,11 @@ func (p *Plan) checkPlatform(lex *shell.Lex, st *Stage) error {
 	if err != nil {
 		return p.errorf(st.Inst.Location, "FROM --platform=%s: %v", st.Inst.Platform, err)
 	}
-	os, arch, _ := Platform()
-	parts := strings.Split(res.Result, "/")
-	if len(parts) < 2 || parts[0] != os || parts[1] != arch {
-		return p.errorf(st.Inst.Location, "FROM --platform=%s: kiln builds only for the host platform %s/%s for now", res.Result, os, arch)
+	plat, err := dockerfile.ParsePlatform(res.Result)
+	if err != nil {
+		return p.errorf(st.Inst.Location, "FROM --platform=%s: %v", st.Inst.Platform, err)
 	}
+	st.Platform = plat
 	return nil
 }
 

@@ -93,14 +93,13 @@ func TestPlanHostPlatform(t *testing.T) {
 
 func TestPlanErrors(t *testing.T) {
 	cases := []struct{ name, src, target, want string }{
-		{"cycle", "FROM a AS x\nCOPY --from=y / /\nFROM b AS y\nCOPY --from=x / /\n", "", "circular dependency"},
+		{"cycle", "FROM a AS x\nCOPY --from=y / /\nFROM b AS y\nCOPY --from=x / /\n", "", "needs to be defined before current stage"},
 		{"self", "FROM a AS x\nCOPY --from=x / /\n", "", "copies from itself"},
-		{"duplicate", "FROM a AS x\nFROM b AS X\n", "", "duplicate stage name"},
 		{"unknown target", "FROM a AS x\n", "y", `stage "y" not found`},
 		{"bad index", "FROM a\nCOPY --from=3 / /\n", "", "invalid stage index 3"},
 		{"variable from", "FROM a\nCOPY --from=${X} / /\n", "", "variable expansion is not supported for --from"},
 		{"blank base", "ARG E\nFROM ${E}\n", "", "should not be blank"},
-		{"other platform", "FROM --platform=linux/s390x a\n", "", "host platform"},
+		{"bad platform", "FROM --platform=linux//x a\n", "", "invalid platform"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -109,5 +108,33 @@ func TestPlanErrors(t *testing.T) {
 				t.Errorf("err = %v, want %q", err, c.want)
 			}
 		})
+	}
+}
+
+// TestPlatforms: the platform ARGs of a target platform, and each stage's
+// platform (FROM --platform=$BUILDPLATFORM runs on the host).
+func TestPlatforms(t *testing.T) {
+	src := "ARG TARGETARCH\nFROM --platform=$BUILDPLATFORM golang AS build\nFROM --platform=linux/arm/v7 busybox AS arm\nFROM scratch\nCOPY --from=build /x /x\nCOPY --from=arm /y /y\n"
+	f, err := dockerfile.Parse("Dockerfile", strings.NewReader(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	target, _ := dockerfile.ParsePlatform("linux/arm64")
+	p, err := New(f, Options{Platform: target})
+	if err != nil {
+		t.Fatal(err)
+	}
+	host := dockerfile.FormatPlatform(dockerfile.HostPlatform())
+	want := map[string]string{"TARGETPLATFORM": "linux/arm64", "TARGETARCH": "arm64", "TARGETOS": "linux",
+		"TARGETVARIANT": "", "BUILDPLATFORM": host}
+	for k, v := range want {
+		if p.Global[k] != v {
+			t.Errorf("%s = %q, want %q", k, p.Global[k], v)
+		}
+	}
+	got := []string{dockerfile.FormatPlatform(p.Stages[0].Platform), dockerfile.FormatPlatform(p.Stages[1].Platform),
+		dockerfile.FormatPlatform(p.Stages[2].Platform)}
+	if got[0] != host || got[1] != "linux/arm/v7" || got[2] != "linux/arm64" {
+		t.Errorf("stage platforms %v", got)
 	}
 }

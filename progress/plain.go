@@ -95,10 +95,13 @@ func (p *Plain) Close() error { return nil }
 
 // String is a warning as one line: "warning: Dockerfile:3: message".
 func (w Warning) String() string {
-	prefix := "warning: "
-	if w.Rule != "" {
-		prefix += w.Rule + ": "
+	if w.Rule != "" { // a lint rule, as buildx prints it
+		if w.Line > 0 {
+			return fmt.Sprintf("WARN: %s: %s (line %d)", w.Rule, w.Message, w.Line)
+		}
+		return fmt.Sprintf("WARN: %s: %s", w.Rule, w.Message)
 	}
+	prefix := "warning: "
 	switch {
 	case w.File != "" && w.Line > 0:
 		return fmt.Sprintf("%s%s:%d: %s", prefix, w.File, w.Line, w.Message)

@@ -43,7 +43,7 @@ func TestPlain(t *testing.T) {
 #4 [final 2/2] COPY --from=builder /app /app
 #4 CACHED
 [unused] skipped: not needed by target final
-warning: JSONArgsRecommended: Dockerfile:4: use JSON
+WARN: JSONArgsRecommended: use JSON (line 4)
 naming to app:1
 `
 	if got != want {

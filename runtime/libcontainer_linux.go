@@ -83,7 +83,12 @@ func (l *Libcontainer) Run(ctx context.Context, id string, spec *specs.Spec, std
 		linux.Seccomp = nil
 		s.Linux = &linux
 	}
-	cfg, err := specconv.CreateLibcontainerConfig(&specconv.CreateOpts{CgroupName: id, Spec: s})
+	rootless := Rootless()
+	if rootless {
+		rootlessSpec(s)
+	}
+	cfg, err := specconv.CreateLibcontainerConfig(&specconv.CreateOpts{CgroupName: id, Spec: s,
+		RootlessCgroups: rootless})
 	if err != nil {
 		return -1, fmt.Errorf("runtime: converting spec: %w", err)
 	}

@@ -28,15 +28,15 @@ const slirpReadyTimeout = 10 * time.Second
 //
 //  1. a new network namespace, held by an fd of this process (no mount, so
 //     nothing outlives this process), with lo up and a persistent tap
-//     device tap0;
-//  2. slirp4netns on it: it configures tap0 (10.0.2.100/24, gateway
+//     device eth0;
+//  2. slirp4netns on it: it configures eth0 (10.0.2.100/24, gateway
 //     10.0.2.2, MTU 65520) and relays its traffic through sockets in this
 //     process's network namespace, refusing connections to 10.0.2.2 (the
 //     host's loopback) with --disable-host-loopback;
 //  3. the container joins the namespace by path (/proc/<pid>/fd/<fd>).
 //
 // Afterwards slirp4netns is killed and the fd closed; the kernel removes the
-// namespace, and tap0 with it, in the background. A persistent tap0 is what
+// namespace, and eth0 with it, in the background. A persistent eth0 is what
 // keeps teardown fast: when the process holding a non-persistent tap exits,
 // the kernel unregisters the device synchronously, which takes 15-40 ms
 // here. slirp4netns also exits by itself when this process dies (--exit-fd).
@@ -52,6 +52,10 @@ type slirpNetwork struct {
 // if any, and sets the path of s's network namespace (s must be Run's own
 // copy). Unless it fails, the returned stop func (a no-op when there is no
 // network to set up) ends it.
+// tapName is the RUN's network interface: eth0, as under docker build's
+// bridge network (scripts look for it by that name).
+const tapName = "eth0"
+
 func setupNetwork(ctx context.Context, s *specs.Spec, o options) (stop func(), err error) {
 	if s.Annotations[networkAnnotation] != networkSlirp4netns || s.Linux == nil {
 		return func() {}, nil
@@ -69,7 +73,7 @@ func setupNetwork(ctx context.Context, s *specs.Spec, o options) (stop func(), e
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrNoSlirp4netns, err)
 	}
-	ns, err := newNetns("tap0")
+	ns, err := newNetns(tapName)
 	if err != nil {
 		return nil, fmt.Errorf("runtime: creating network namespace: %w", err)
 	}
@@ -101,7 +105,7 @@ func startSlirp(ctx context.Context, bin, nsPath string) (*slirpNetwork, error) 
 	}
 	cmd := exec.Command(bin, "--configure", "--mtu=65520", "--disable-host-loopback",
 		"--enable-sandbox", "--enable-seccomp",
-		"--netns-type=path", "--ready-fd=3", "--exit-fd=4", nsPath, "tap0")
+		"--netns-type=path", "--ready-fd=3", "--exit-fd=4", nsPath, tapName)
 	cmd.ExtraFiles = []*os.File{readyW, exitR}
 	var out tailWriter
 	cmd.Stdout, cmd.Stderr = &out, &out
@@ -180,10 +184,14 @@ func enterNewNetns(tap string) (ns *os.File, back bool, err error) {
 		err = setupNetns(tap)
 	}
 	if serr := unix.Setns(int(orig.Fd()), unix.CLONE_NEWNET); serr != nil {
-		if ns != nil {
+		// rootless: the original namespace belongs to the host's user
+		// namespace and cannot be entered again; the thread, locked, ends
+		// with its goroutine, and the new namespace lives on through ns
+		if err != nil && ns != nil {
 			ns.Close()
+			return nil, false, err
 		}
-		return nil, false, fmt.Errorf("returning to the original network namespace: %w", serr)
+		return ns, false, err
 	}
 	if err != nil {
 		if ns != nil {

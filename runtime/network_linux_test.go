@@ -104,7 +104,7 @@ func TestRunNetworkModes(t *testing.T) {
 		loConns int32
 	}{
 		// docker build's bridge: out to the host's address, not to its loopback.
-		{NetworkDefault, []string{"lo tap0 ", "hello", "no-connection", "no-connection"}, 0},
+		{NetworkDefault, []string{"eth0 lo ", "hello", "no-connection", "no-connection"}, 0},
 		{NetworkNone, []string{"lo ", "no-connection", "no-connection", "no-connection"}, 0},
 		{NetworkHost, []string{hostIfs, "hello", "hello", "*"}, 1},
 	}

@@ -31,7 +31,7 @@ type Network int
 const (
 	// NetworkDefault gives the container its own network namespace with
 	// outbound access only, like docker build's default bridge network: an
-	// interface tap0 (10.0.2.100/24, MTU 65520) whose traffic slirp4netns
+	// interface eth0 (10.0.2.100/24, MTU 65520) whose traffic slirp4netns
 	// relays through sockets of the calling process, so the container
 	// reaches whatever the host reaches (other hosts, and the host's own
 	// non-loopback addresses) but not services bound to the host's

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/moby/sys/userns"
 	"golang.org/x/sys/unix"
 )
 
@@ -19,6 +20,9 @@ func mountOverlay(target string, lowers []string, upper, work string) error {
 	opts := "lowerdir=" + strings.Join(escapeAll(lowers), ":")
 	if upper != "" {
 		opts += ",upperdir=" + upper + ",workdir=" + work
+	}
+	if userns.RunningInUserNS() {
+		opts += ",userxattr"
 	}
 	if err2 := unix.Mount("overlay", target, "overlay", 0, opts); err2 != nil {
 		return fmt.Errorf("snapshot: mounting overlay on %s: %w (fsconfig: %v)", target, err2, err)
@@ -48,6 +52,12 @@ func mountOverlayFsconfig(target string, lowers []string, upper, work string) er
 		// step on a busy disk); a step's upper dir becomes a snapshot by
 		// rename and is never mounted as an upper dir again
 		_ = unix.FsconfigSetFlag(fd, "volatile")
+	}
+	if userns.RunningInUserNS() {
+		// rootless: overlay keeps its markers in user.overlay.* xattrs
+		if err := unix.FsconfigSetFlag(fd, "userxattr"); err != nil {
+			return fmt.Errorf("userxattr: %w", err)
+		}
 	}
 	// a layer must be a self-contained diff: no redirects, no metadata-only
 	// copy-ups (both are off by default; make sure)

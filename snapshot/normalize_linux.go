@@ -6,10 +6,9 @@ import (
 	"path/filepath"
 	"syscall"
 
+	"github.com/kiln-build/kiln/archive"
 	"golang.org/x/sys/unix"
 )
-
-const opaqueXattr = "trusted.overlay.opaque"
 
 // normalize turns a step's upper dir into the same diff BuildKit's differ
 // makes from the same change:
@@ -48,8 +47,13 @@ func normalizeDir(upper, rel string, lowers []string) (bool, error) {
 	lowerFI, lowerLayers := lookupLower(lowers, rel)
 	opaque := isOpaque(abs)
 	if opaque {
-		if err := unix.Lremovexattr(abs, opaqueXattr); err != nil {
-			return false, err
+		for _, name := range archive.OpaqueXattrs {
+			if !hasXattr(abs, name) {
+				continue // (and trusted.* may not even be readable, rootless)
+			}
+			if err := unix.Lremovexattr(abs, name); err != nil {
+				return false, err
+			}
 		}
 		if lowerFI != nil && lowerFI.IsDir() {
 			if err := whiteoutHidden(abs, rel, lowerLayers); err != nil {
@@ -213,8 +217,18 @@ func whiteoutHidden(abs, rel string, layers []string) error {
 }
 
 func isOpaque(p string) bool {
+	for _, name := range archive.OpaqueXattrs {
+		if hasXattr(p, name) {
+			return true
+		}
+	}
+	return false
+}
+
+// hasXattr reports whether p carries the opaque marker name="y".
+func hasXattr(p, name string) bool {
 	buf := make([]byte, 4)
-	n, err := unix.Lgetxattr(p, opaqueXattr, buf)
+	n, err := unix.Lgetxattr(p, name, buf)
 	return err == nil && n == 1 && buf[0] == 'y'
 }
 

@@ -215,7 +215,7 @@ func (s *stage) copyKey(ctx context.Context, j copyJob, dest string) (string, er
 		}
 		k.Add("stage", r.key)
 	default:
-		img, err := s.images.Resolve(ctx, j.from)
+		img, err := s.resolveFrom(ctx, j.from)
 		if err != nil {
 			return "", fmt.Errorf("--from=%s: %w", j.from, err)
 		}

@@ -28,7 +28,8 @@ type layerStore struct {
 	index   *cache.Index
 	remotes []*cache.Remote
 	sink    progress.Sink
-	pulls   singleflight.Group
+	pulls   singleflight.Group // remote-cache layers being fetched, by key
+	steps   singleflight.Group // steps being run, by key
 }
 
 func newLayerStore(st *store.Store, sn snapshot.Snapshotter, idx *cache.Index, remotes []*cache.Remote, sink progress.Sink) *layerStore {

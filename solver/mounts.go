@@ -12,6 +12,7 @@ import (
 
 	securejoin "github.com/cyphar/filepath-securejoin"
 	"github.com/kiln-build/kiln/copier"
+	"github.com/kiln-build/kiln/image"
 	"github.com/kiln-build/kiln/snapshot"
 	"github.com/kiln-build/kiln/store"
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
@@ -119,7 +120,7 @@ func (s *stage) sourceIdentity(ctx context.Context, from string, paths []string)
 		}
 		return "stage:" + r.key + ":" + strings.Join(paths, ","), nil
 	}
-	img, err := s.images.Resolve(ctx, from)
+	img, err := s.resolveFrom(ctx, from)
 	if err != nil {
 		return "", fmt.Errorf("--from=%s: %w", from, err)
 	}
@@ -236,7 +237,7 @@ func (s *stage) lowersOf(ctx context.Context, from string) ([]string, error) {
 		}
 		return s.layers.lowers(ctx, r.img)
 	}
-	img, err := s.images.Resolve(ctx, from)
+	img, err := s.resolveFrom(ctx, from)
 	if err != nil {
 		return nil, err
 	}
@@ -321,4 +322,25 @@ func (s *stage) newCacheDir(ctx context.Context, rm runMount, dir string) error 
 		return err
 	}
 	return os.Rename(tmp, dir)
+}
+
+// resolveFrom resolves an image a --from names (it names no stage). When
+// that fails, the error says so: a mistyped stage name is the likelier
+// cause than a missing image.
+func (s *stage) resolveFrom(ctx context.Context, from string) (*image.Image, error) {
+	img, err := s.images.Resolve(ctx, from, s.plan.Platform)
+	if err == nil || ctx.Err() != nil {
+		return img, err
+	}
+	var names []string
+	for _, st := range s.plan.Stages {
+		if st.Name != "" {
+			names = append(names, st.Name)
+		}
+	}
+	stages := "it has no named stages"
+	if len(names) > 0 {
+		stages = "its stages are " + strings.Join(names, ", ")
+	}
+	return nil, fmt.Errorf("%s is no stage of %s (%s), and as an image: %w", from, s.file, stages, err)
 }

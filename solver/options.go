@@ -8,11 +8,13 @@ import (
 	"strings"
 
 	"github.com/kiln-build/kiln/cache"
+	"github.com/kiln-build/kiln/dockerfile"
 	"github.com/kiln-build/kiln/plan"
 	"github.com/kiln-build/kiln/progress"
 	"github.com/kiln-build/kiln/runtime"
 	"github.com/kiln-build/kiln/snapshot"
 	"github.com/kiln-build/kiln/source"
+	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
 // Option configures Build.
@@ -35,6 +37,7 @@ type options struct {
 	pull           bool
 	snapshotter    snapshot.Kind
 	contexts       map[string]string // named build contexts, by plan.ContextName
+	platforms      []ocispecs.Platform
 	ssh            map[string]sshSource
 	sandbox        sandbox
 
@@ -51,6 +54,9 @@ func makeOptions(contextDir string, opts []Option) (*options, error) {
 		if err := opt(o); err != nil {
 			return nil, err
 		}
+	}
+	if len(o.platforms) == 0 {
+		o.platforms = []ocispecs.Platform{dockerfile.HostPlatform()}
 	}
 	if o.dockerfile == "" && o.dockerfileData == nil {
 		if contextDir == "" {
@@ -165,6 +171,32 @@ func WithCacheFrom(values ...string) Option {
 	}
 }
 
+// WithPlatforms builds the image for each platform (--platform
+// linux/amd64,linux/arm64): one image for one, an index of them for more.
+// Default: the host's platform. RUN steps of foreign platforms run under
+// QEMU user emulation (binfmt_misc).
+func WithPlatforms(values ...string) Option {
+	return func(o *options) error {
+		seen := map[string]bool{}
+		for _, v := range values {
+			for _, one := range strings.Split(v, ",") {
+				if one = strings.TrimSpace(one); one == "" {
+					continue
+				}
+				p, err := dockerfile.ParsePlatform(one)
+				if err != nil {
+					return fmt.Errorf("--platform=%s: %w", v, err)
+				}
+				if f := dockerfile.FormatPlatform(p); !seen[f] {
+					seen[f] = true
+					o.platforms = append(o.platforms, p)
+				}
+			}
+		}
+		return nil
+	}
+}
+
 // WithSSH makes ssh agents available to RUN --mount=type=ssh, as --ssh
 // values: "default" or "ID" (forwards $SSH_AUTH_SOCK), "ID=PATH[,PATH]"
 // (an agent socket, or private key files).
@@ -237,8 +269,14 @@ func withSources(opts ...source.Option) Option {
 	return func(o *options) error { o.sources = append(o.sources, opts...); return nil }
 }
 
-// HostPlatform is the platform kiln builds for, as os/arch.
-func HostPlatform() string {
-	os, arch, _ := plan.Platform()
-	return os + "/" + arch
+// HostPlatform is the platform of this machine, as os/arch[/variant].
+func HostPlatform() string { return dockerfile.FormatPlatform(dockerfile.HostPlatform()) }
+
+// ParsePlatform parses an os/arch[/variant] platform with containerd's
+// rules (linux/aarch64 is linux/arm64); "" is the host's.
+func ParsePlatform(s string) (ocispecs.Platform, error) {
+	if s == "" {
+		return dockerfile.HostPlatform(), nil
+	}
+	return dockerfile.ParsePlatform(s)
 }

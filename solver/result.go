@@ -6,9 +6,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kiln-build/kiln/dockerfile"
 	"github.com/kiln-build/kiln/image"
 	"github.com/kiln-build/kiln/plan"
 	"github.com/kiln-build/kiln/snapshot"
+	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
 // Result is a finished build: the target image (config and layer stack)
@@ -20,9 +22,16 @@ type Result struct {
 	Image  *image.Image
 	Stages []StageResult // the stages that ran, in dependency order
 	// Epoch is SOURCE_DATE_EPOCH when the build args set it.
-	Epoch  *time.Time
-	layers *layerStore
-	tmp    string
+	Epoch *time.Time
+	// Warnings are the Dockerfile checks' findings (BuildKit's lint rules).
+	Warnings []dockerfile.LintWarning
+	// Platform is the image's platform.
+	Platform ocispecs.Platform
+	// Platforms are the results of a multi-platform build, one per
+	// platform (Image is nil then).
+	Platforms []*Result
+	layers    *layerStore
+	tmp       string
 }
 
 // StageResult is one stage that ran.
@@ -75,11 +84,12 @@ func (r *Result) RecordBlobs(layers []image.Layer) error { return r.layers.recor
 // Summary is what a build made, for people: each stage's cost, and the
 // target's layers with their origin.
 type Summary struct {
-	Target  string
-	Stages  []StageSummary
-	Skipped []string
-	Layers  []LayerSummary // the layers this build's steps made, bottom first
-	Base    int            // layers that came with the base image
+	Platform string // set for each platform of a multi-platform build
+	Target   string
+	Stages   []StageSummary
+	Skipped  []string
+	Layers   []LayerSummary // the layers this build's steps made, bottom first
+	Base     int            // layers that came with the base image
 }
 
 // StageSummary is one stage's line of the summary.
@@ -96,7 +106,21 @@ type LayerSummary struct {
 	From      string // the stage (or image) its files came from
 }
 
-// Summary describes the build.
+// Summaries describe the build: one summary, or one per platform.
+func (r *Result) Summaries() []Summary {
+	if len(r.Platforms) == 0 {
+		return []Summary{r.Summary()}
+	}
+	var out []Summary
+	for _, p := range r.Platforms {
+		s := p.Summary()
+		s.Platform = dockerfile.FormatPlatform(p.Platform)
+		out = append(out, s)
+	}
+	return out
+}
+
+// Summary describes the build (of one platform).
 func (r *Result) Summary() Summary {
 	s := Summary{Target: r.Plan.Target.Ref()}
 	for _, st := range r.Stages {

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/kiln-build/kiln/cache"
+	"github.com/kiln-build/kiln/dockerfile"
 	"github.com/kiln-build/kiln/image"
 	"github.com/kiln-build/kiln/progress"
 	"github.com/kiln-build/kiln/runtime"
@@ -36,6 +37,16 @@ func (s *stage) runRun(ctx context.Context, c *instructions.RunCommand, step *pr
 		Add("workdir", cfg.WorkingDir).Add("network", network.String())
 	if insecure {
 		k.Add("security", "insecure")
+	}
+	if plat := s.ps.Platform; !dockerfile.SamePlatform(plat, dockerfile.HostPlatform()) {
+		// a foreign platform's RUN runs under emulation (a custom executor
+		// knows what it can run)
+		if s.opts.executor == nil {
+			if err := runtime.CanRun(plat.Architecture); err != nil {
+				return s.errorf(c.Location(), "RUN: %w", err)
+			}
+		}
+		k.Add("platform", dockerfile.FormatPlatform(plat))
 	}
 	if sb := s.opts.sandbox; len(sb.hosts) > 0 || sb.shmSize > 0 || len(sb.ulimits) > 0 {
 		k.Add("sandbox", fmt.Sprint(sb.hosts, sb.shmSize, sb.ulimits))

@@ -15,6 +15,7 @@ import (
 	"github.com/kiln-build/kiln/snapshot"
 	"github.com/kiln-build/kiln/source"
 	"github.com/kiln-build/kiln/store"
+	"golang.org/x/sync/errgroup"
 )
 
 // build is one run of the solver: the plan and the parts every stage
@@ -30,6 +31,11 @@ type build struct {
 	images *source.Resolver // base images and COPY --from images
 	runner *runner          // RUN's executor and per-RUN temp files
 	tmp    string           // the build's temp space
+	// label prefixes the stage names shown of one platform of a
+	// multi-platform build ("linux/arm64 "); only the first platform
+	// reports what concerns them all (lint warnings, skipped stages)
+	label  string
+	others bool
 }
 
 // Build runs the Dockerfile of contextDir (or the one an option names) in
@@ -48,24 +54,64 @@ func Build(ctx context.Context, st *store.Store, contextDir string, opts ...Opti
 	if err := checkSyntax(df, o.sink); err != nil {
 		return nil, err
 	}
-	p, err := plan.New(df, plan.Options{BuildArgs: o.buildArgs, Target: o.target, Contexts: o.contexts})
-	if err != nil {
-		return nil, err
+	var plans []*plan.Plan
+	for _, plat := range o.platforms {
+		p, err := plan.New(df, plan.Options{BuildArgs: o.buildArgs, Target: o.target, Contexts: o.contexts, Platform: plat})
+		if err != nil {
+			return nil, err
+		}
+		plans = append(plans, p)
 	}
 	for _, name := range o.noCacheFilter {
-		if !hasStage(p, name) {
+		if !hasStage(plans[0], name) {
 			return nil, fmt.Errorf("--no-cache-filter: no stage %q in %s", name, df.Name)
 		}
 	}
-	b, err := newBuild(ctx, st, o, p)
+	b, err := newBuild(ctx, st, o, plans[0])
 	if err != nil {
 		return nil, err
 	}
-	res, err := b.run(ctx)
-	if err != nil {
+	if len(plans) == 1 {
+		res, err := b.run(ctx)
+		if err != nil {
+			os.RemoveAll(b.tmp)
+			return nil, err
+		}
+		return res, nil
+	}
+	return b.runPlatforms(ctx, plans)
+}
+
+// runPlatforms builds the target for every platform at once. The
+// platforms share the job slots, the step cache (a step with the same key
+// on two platforms, such as one of a FROM --platform=$BUILDPLATFORM
+// stage, runs once) and the resolved images.
+func (b *build) runPlatforms(ctx context.Context, plans []*plan.Plan) (*Result, error) {
+	res := &Result{Plan: plans[0], layers: b.layers, tmp: b.tmp}
+	res.Platforms = make([]*Result, len(plans))
+	g, gctx := errgroup.WithContext(ctx)
+	for i, p := range plans {
+		pb := *b
+		pb.plan = p
+		pb.sched = newScheduler(p, b.sched.jobs)
+		pb.label = dockerfile.FormatPlatform(p.Platform) + " "
+		pb.others = i > 0
+		g.Go(func() error {
+			r, err := pb.run(gctx)
+			if err != nil {
+				return fmt.Errorf("[%s] %w", dockerfile.FormatPlatform(p.Platform), err)
+			}
+			r.tmp = "" // the parent's to remove
+			res.Platforms[i] = r
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
 		os.RemoveAll(b.tmp)
 		return nil, err
 	}
+	res.Epoch = res.Platforms[0].Epoch
+	res.Warnings = res.Platforms[0].Warnings
 	return res, nil
 }
 
@@ -115,7 +161,7 @@ func newBuild(ctx context.Context, st *store.Store, o *options, p *plan.Plan) (*
 	}
 	idx := cache.Open(filepath.Join(st.Root(), "cache.db"))
 	b.layers = newLayerStore(st, sn, idx, remotes, o.sink)
-	b.sched = newScheduler(p, o.jobs)
+	b.sched = newScheduler(p, make(chan struct{}, o.jobs))
 	b.runner = newRunner(b.tmp, o.runtime, o.executor)
 	sopts := append([]source.Option{source.WithProgress(o.sink), source.WithNamedContexts(o.contexts)}, o.sources...)
 	if o.pull {
@@ -151,26 +197,29 @@ func pullCaches(ctx context.Context, specs []cache.Spec, sink progress.Sink) ([]
 
 // run runs the stages and assembles the result.
 func (b *build) run(ctx context.Context) (*Result, error) {
-	f := b.plan.File
-	for _, w := range f.Warnings {
-		b.sink.Event(progress.Warning{File: f.Name, Line: w.Line, Message: w.Message})
-	}
-	for _, s := range b.plan.Skipped {
-		b.sink.Event(progress.StageSkipped{Stage: s.Ref(), Target: b.plan.Target.Ref()})
+	var warnings []dockerfile.LintWarning
+	if !b.others {
+		var err error
+		if warnings, err = b.lint(ctx); err != nil {
+			return nil, err
+		}
+		for _, s := range b.plan.Skipped {
+			b.sink.Event(progress.StageSkipped{Stage: s.Ref(), Target: b.plan.Target.Ref()})
+		}
 	}
 	img, err := b.sched.run(ctx, b.runStage)
-	if err == nil && b.files != nil {
+	if err == nil && b.files != nil && !b.others {
 		err = b.files.finish(b.sink)
 	}
 	if err != nil {
 		return nil, err
 	}
-	res := &Result{Plan: b.plan, Image: img, layers: b.layers, tmp: b.tmp}
+	res := &Result{Plan: b.plan, Image: img, layers: b.layers, tmp: b.tmp, Warnings: warnings, Platform: b.plan.Platform}
 	if t, ok := b.plan.Epoch(); ok {
 		res.Epoch = &t
 	}
 	for _, s := range b.plan.Order {
-		r := b.sched.results[s]
+		r := b.sched.result(s)
 		res.Stages = append(res.Stages, StageResult{Name: s.Ref(), Image: r.img, Stats: r.stats})
 	}
 	return res, nil

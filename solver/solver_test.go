@@ -399,7 +399,7 @@ func TestErrorsNameTheLine(t *testing.T) {
 		{"FROM scratch\nRUN exit 3\n", "exit code: 3"},
 		{"FROM scratch\nCOPY missing.txt /\n", "missing.txt"},
 		{"FROM scratch\nEXPOSE 80/bogus\n", "invalid proto"},
-		{"FROM scratch\nCOPY --from=nostage /x /x\n", "nostage"},
+		{"FROM scratch\nCOPY --from=nostage /x /x\n", "nostage is no stage of Dockerfile"},
 	} {
 		e := newEnv(t, map[string]string{"Dockerfile": tt.df})
 		_, _, err := e.build(context.Background(), solver.WithSources())

@@ -42,7 +42,7 @@ type stage struct {
 }
 
 func (b *build) runStage(ctx context.Context, ps *plan.Stage) (*image.Image, error) {
-	r := b.sched.results[ps]
+	r := b.sched.result(ps)
 	s := &stage{build: b, ps: ps, file: b.plan.File.Name, lex: shell.NewLex(b.plan.File.EscapeToken), stats: &r.stats}
 	if t, ok := b.plan.Epoch(); ok {
 		s.epoch = &t
@@ -80,8 +80,8 @@ func (b *build) runStage(ctx context.Context, ps *plan.Stage) (*image.Image, err
 // step announces the stage's current step; config marks one that only
 // changes the image config.
 func (s *stage) step(name string, config bool) *progress.Step {
-	return progress.Start(s.sink, progress.StepInfo{ID: fmt.Sprintf("%s#%d", s.ps.Ref(), s.n+1), Stage: s.ps.Ref(),
-		Index: s.n + 1, Total: s.of, Name: name, Config: config})
+	return progress.Start(s.sink, progress.StepInfo{ID: fmt.Sprintf("%s%s#%d", s.label, s.ps.Ref(), s.n+1),
+		Stage: s.label + s.ps.Ref(), Index: s.n + 1, Total: s.of, Name: name, Config: config})
 }
 
 // configOnly reports an instruction that changes only the image config.
@@ -117,7 +117,7 @@ func (s *stage) from(ctx context.Context) error {
 	if ps.BaseStage != nil {
 		// ARG values a child stage inherits stay visible, but the config's
 		// ENV wins over them again
-		s.env = append([]string(nil), s.sched.results[ps.BaseStage].env...)
+		s.env = append([]string(nil), s.sched.result(ps.BaseStage).env...)
 		for _, kv := range cfg.Env {
 			k, v, _ := strings.Cut(kv, "=")
 			s.env = image.EnvSet(s.env, k, v)
@@ -143,7 +143,7 @@ func (s *stage) fromBase(ctx context.Context) error {
 	if ps.Context != "" {
 		ref = ps.Name // the resolver knows the context by the stage's name
 	}
-	img, err := s.images.Resolve(ctx, ref)
+	img, err := s.images.Resolve(ctx, ref, ps.Platform)
 	if err != nil {
 		return s.errorf(ps.Inst.Location, "FROM %s: %w", ps.Base, err)
 	}
@@ -231,12 +231,19 @@ func (s *stage) layerStep(ctx context.Context, key string, fn func(root string) 
 	if err != nil {
 		return err
 	}
-	l, err := s.layers.make(ctx, key, lowers, fn)
+	// one run per key at a time: the platforms of a multi-platform build
+	// share the steps whose inputs are the same (a second asker waits and
+	// takes the first one's layer, as a cache hit)
+	ran := false
+	v, err, _ := s.layers.steps.Do(key, func() (any, error) {
+		ran = true
+		return s.layers.make(ctx, key, lowers, fn)
+	})
 	if err != nil {
 		return err
 	}
-	s.img.Layers = append(s.img.Layers, l)
-	s.key = key
+	s.img.Layers = append(s.img.Layers, v.(image.Layer))
+	s.key, s.cached = key, !ran
 	return nil
 }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/kiln-build/kiln/copier"
 	"github.com/kiln-build/kiln/image"
 	"github.com/kiln-build/kiln/plan"
+	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
 // WithNamedContexts resolves the names of --build-context values to them
@@ -22,7 +23,7 @@ func WithNamedContexts(ctxs map[string]string) Option {
 
 // namedContext resolves ref through a named build context, if one has its
 // name.
-func (r *Resolver) namedContext(ctx context.Context, ref string) (*image.Image, bool, error) {
+func (r *Resolver) namedContext(ctx context.Context, ref string, plat ocispecs.Platform) (*image.Image, bool, error) {
 	if len(r.contexts) == 0 || strings.EqualFold(ref, "scratch") {
 		return nil, false, nil
 	}
@@ -34,13 +35,13 @@ func (r *Resolver) namedContext(ctx context.Context, ref string) (*image.Image, 
 	var err error
 	switch {
 	case strings.HasPrefix(v, "docker-image://"):
-		img, err = r.resolve(ctx, strings.TrimPrefix(v, "docker-image://"))
+		img, err = r.resolve(ctx, strings.TrimPrefix(v, "docker-image://"), plat)
 	case strings.HasPrefix(v, "oci-layout://"):
-		img, err = r.fromLayoutRef(ctx, strings.TrimPrefix(v, "oci-layout://"), v)
+		img, err = r.fromLayoutRef(ctx, strings.TrimPrefix(v, "oci-layout://"), v, plat)
 	case strings.Contains(v, "://"):
 		err = fmt.Errorf("unsupported build context %q (want a directory, docker-image:// or oci-layout://)", v)
 	default:
-		img, err = dirImage(ctx, v)
+		img, err = dirImage(ctx, v, plat)
 	}
 	if err != nil {
 		return nil, true, fmt.Errorf("build context %s=%s: %w", ref, v, err)
@@ -52,7 +53,7 @@ func (r *Resolver) namedContext(ctx context.Context, ref string) (*image.Image, 
 // (read in place: snapshots only ever read their lowers), and the config
 // of an empty image. Its ID is the digest of the files' content and
 // metadata, so steps on it are cached while the directory is unchanged.
-func dirImage(ctx context.Context, dir string) (*image.Image, error) {
+func dirImage(ctx context.Context, dir string, plat ocispecs.Platform) (*image.Image, error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, err
@@ -64,7 +65,7 @@ func dirImage(ctx context.Context, dir string) (*image.Image, error) {
 	if err != nil {
 		return nil, err
 	}
-	img := Scratch()
+	img := Scratch(plat)
 	id, err := v1.NewHash("sha256:" + strings.TrimPrefix(sum, "sha256:"))
 	if err != nil {
 		return nil, fmt.Errorf("checksum %s: %w", sum, err)

@@ -7,11 +7,12 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/kiln-build/kiln/archive"
+	"github.com/kiln-build/kiln/dockerfile"
 	"github.com/kiln-build/kiln/image"
-	"github.com/kiln-build/kiln/plan"
 	"github.com/kiln-build/kiln/progress"
 	"github.com/kiln-build/kiln/snapshot"
 	"github.com/kiln-build/kiln/store"
+	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -93,16 +94,16 @@ func ExtractBlob(ctx context.Context, st *store.Store, sn snapshot.Snapshotter, 
 }
 
 // fromLayoutRef resolves oci-layout:///path[:tag] (or @digest).
-func (r *Resolver) fromLayoutRef(ctx context.Context, spec, ref string) (*image.Image, error) {
-	img, err := fromLayout(spec)
+func (r *Resolver) fromLayoutRef(ctx context.Context, spec, ref string, plat ocispecs.Platform) (*image.Image, error) {
+	img, err := fromLayout(spec, plat)
 	if err != nil {
 		return nil, err
 	}
 	return r.load(ctx, img, ref)
 }
 
-// fromLayout opens /path[:tag] (or @digest) of an OCI layout.
-func fromLayout(spec string) (v1.Image, error) {
+// fromLayout opens /path[:tag] (or @digest) of an OCI layout, for plat.
+func fromLayout(spec string, plat ocispecs.Platform) (v1.Image, error) {
 	path, sel := spec, ""
 	if i := strings.LastIndexAny(spec, ":@"); i > strings.LastIndex(spec, "/") {
 		path, sel = spec[:i], spec[i+1:]
@@ -111,15 +112,14 @@ func fromLayout(spec string) (v1.Image, error) {
 	if err != nil {
 		return nil, err
 	}
-	return pickFromIndex(idx, sel, spec)
+	return pickFromIndex(idx, sel, spec, plat)
 }
 
-func pickFromIndex(idx v1.ImageIndex, sel, spec string) (v1.Image, error) {
+func pickFromIndex(idx v1.ImageIndex, sel, spec string, plat ocispecs.Platform) (v1.Image, error) {
 	im, err := idx.IndexManifest()
 	if err != nil {
 		return nil, err
 	}
-	os, arch, _ := plan.Platform()
 	for _, d := range im.Manifests {
 		match := sel == "" || d.Annotations["org.opencontainers.image.ref.name"] == sel || d.Digest.String() == sel ||
 			strings.HasSuffix(d.Digest.String(), sel)
@@ -131,9 +131,10 @@ func pickFromIndex(idx v1.ImageIndex, sel, spec string) (v1.Image, error) {
 			if err != nil {
 				return nil, err
 			}
-			return pickFromIndex(child, "", spec)
+			return pickFromIndex(child, "", spec, plat)
 		}
-		if d.Platform != nil && (d.Platform.OS != os || d.Platform.Architecture != arch) {
+		if d.Platform != nil && !dockerfile.SamePlatform(ocispecs.Platform{OS: d.Platform.OS,
+			Architecture: d.Platform.Architecture, Variant: d.Platform.Variant}, plat) {
 			continue
 		}
 		return idx.Image(d.Digest)

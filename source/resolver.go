@@ -1,6 +1,7 @@
 package source
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -12,12 +13,13 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/kiln-build/kiln/dockerfile"
 	"github.com/kiln-build/kiln/image"
-	"github.com/kiln-build/kiln/plan"
 	"github.com/kiln-build/kiln/progress"
 	"github.com/kiln-build/kiln/snapshot"
 	"github.com/kiln-build/kiln/store"
 	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
+	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 	"golang.org/x/sync/singleflight"
 )
 
@@ -56,20 +58,22 @@ func New(st *store.Store, sn snapshot.Snapshotter, opts ...Option) *Resolver {
 	return r
 }
 
-// Resolve returns the image ref names, with every layer extracted. Two
-// concurrent calls for one ref do the work once.
-func (r *Resolver) Resolve(ctx context.Context, ref string) (*image.Image, error) {
+// Resolve returns the image ref names for platform plat, with every
+// layer extracted. An index (a multi-platform image) gives the manifest
+// for plat. Two concurrent calls for one ref and platform do the work once.
+func (r *Resolver) Resolve(ctx context.Context, ref string, plat ocispecs.Platform) (*image.Image, error) {
+	key := ref + "|" + dockerfile.FormatPlatform(plat)
 	r.mu.Lock()
-	if im, ok := r.cache[ref]; ok {
+	if im, ok := r.cache[key]; ok {
 		r.mu.Unlock()
 		return im.Clone(), nil
 	}
 	r.mu.Unlock()
-	v, err, _ := r.flight.Do(ref, func() (any, error) {
-		im, err := r.resolve(ctx, ref)
+	v, err, _ := r.flight.Do(key, func() (any, error) {
+		im, err := r.resolve(ctx, ref, plat)
 		if err == nil {
 			r.mu.Lock()
-			r.cache[ref] = im
+			r.cache[key] = im
 			r.mu.Unlock()
 		}
 		return im, err
@@ -80,11 +84,11 @@ func (r *Resolver) Resolve(ctx context.Context, ref string) (*image.Image, error
 	return v.(*image.Image).Clone(), nil
 }
 
-func (r *Resolver) resolve(ctx context.Context, ref string) (*image.Image, error) {
+func (r *Resolver) resolve(ctx context.Context, ref string, plat ocispecs.Platform) (*image.Image, error) {
 	if strings.EqualFold(ref, "scratch") {
-		return Scratch(), nil
+		return Scratch(plat), nil
 	}
-	if img, ok, err := r.namedContext(ctx, ref); ok {
+	if img, ok, err := r.namedContext(ctx, ref, plat); ok {
 		return img, err
 	}
 	if strings.HasPrefix(ref, "oci-layout://") {
@@ -95,27 +99,103 @@ func (r *Resolver) resolve(ctx context.Context, ref string) (*image.Image, error
 	if err != nil {
 		return nil, err
 	}
-	if desc, err := r.st.Lookup(full); r.pull {
-		// --pull: ask the registry even for a name the store has
-	} else if err == nil {
-		img, err := r.st.Image(desc.Digest)
+	if !r.pull {
+		img, err := r.fromStore(full, plat)
 		if err != nil {
 			return nil, fmt.Errorf("reading %s from the store: %w", ref, err)
 		}
-		return r.load(ctx, img, ref)
-	} else if !errors.Is(err, store.ErrNotFound) {
+		if img != nil {
+			return r.load(ctx, img, ref)
+		}
+	}
+	return r.pullImage(ctx, ref, full, plat)
+}
+
+// fromStore is the image named full for plat when the store has it: the
+// image itself, or its manifest for plat from an index. It returns nil
+// (and no error) when the registry must be asked.
+func (r *Resolver) fromStore(full string, plat ocispecs.Platform) (v1.Image, error) {
+	desc, err := r.st.Lookup(full)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
 		return nil, err
 	}
+	if desc.MediaType.IsIndex() {
+		d, ok, err := r.manifestFor(desc.Digest, plat)
+		if err != nil || !ok || !r.st.HasBlob(d) {
+			return nil, err // (nil, nil: that platform's manifest was never pulled)
+		}
+		return r.st.Image(d)
+	}
+	img, err := r.st.Image(desc.Digest)
+	if err != nil {
+		return nil, err
+	}
+	cf, err := img.ConfigFile()
+	if err != nil {
+		return nil, err
+	}
+	if cf.Architecture != "" && !dockerfile.SamePlatform(imagePlatform(cf), plat) {
+		return nil, nil // the store has it for another platform
+	}
+	return img, nil
+}
+
+// manifestFor finds plat's manifest in the stored index d.
+func (r *Resolver) manifestFor(d v1.Hash, plat ocispecs.Platform) (v1.Hash, bool, error) {
+	raw, err := r.st.ReadBlob(d)
+	if err != nil {
+		return v1.Hash{}, false, err
+	}
+	im, err := v1.ParseIndexManifest(bytes.NewReader(raw))
+	if err != nil {
+		return v1.Hash{}, false, err
+	}
+	for _, m := range im.Manifests {
+		if m.Platform != nil && !m.MediaType.IsIndex() && dockerfile.SamePlatform(ocispecs.Platform{OS: m.Platform.OS,
+			Architecture: m.Platform.Architecture, Variant: m.Platform.Variant}, plat) {
+			return m.Digest, true, nil
+		}
+	}
+	return v1.Hash{}, false, nil
+}
+
+// pullImage resolves ref against its registry for plat, keeping what it
+// pulled under its name (an index with the manifests pulled so far).
+func (r *Resolver) pullImage(ctx context.Context, ref, full string, plat ocispecs.Platform) (*image.Image, error) {
 	nref, err := name.ParseReference(ref)
 	if err != nil {
 		return nil, err
 	}
 	progress.Notef(r.sink, "resolving %s", full)
-	os, arch, variant := plan.Platform()
-	img, err := remote.Image(nref, remote.WithContext(ctx), remote.WithAuthFromKeychain(r.keychain),
-		remote.WithPlatform(v1.Platform{OS: os, Architecture: arch, Variant: variant}))
+	ropts := []remote.Option{remote.WithContext(ctx), remote.WithAuthFromKeychain(r.keychain)}
+	desc, err := remote.Get(nref, ropts...)
 	if err != nil {
 		return nil, fmt.Errorf("pulling %s: %w", ref, err)
+	}
+	var img v1.Image
+	var idx v1.ImageIndex
+	if desc.MediaType.IsIndex() {
+		if idx, err = desc.ImageIndex(); err != nil {
+			return nil, fmt.Errorf("pulling %s: %w", ref, err)
+		}
+		if img, err = imageFor(idx, plat, ref); err != nil {
+			return nil, err
+		}
+	} else {
+		if img, err = desc.Image(); err != nil {
+			return nil, fmt.Errorf("pulling %s: %w", ref, err)
+		}
+		cf, err := img.ConfigFile()
+		if err != nil {
+			return nil, fmt.Errorf("pulling %s: %w", ref, err)
+		}
+		if cf.Architecture != "" && !dockerfile.SamePlatform(imagePlatform(cf), plat) {
+			return nil, fmt.Errorf("%s is an image for %s only, not %s", ref, dockerfile.FormatPlatform(imagePlatform(cf)),
+				dockerfile.FormatPlatform(plat))
+		}
 	}
 	out, err := r.load(ctx, img, ref)
 	if err != nil {
@@ -123,27 +203,72 @@ func (r *Resolver) resolve(ctx context.Context, ref string) (*image.Image, error
 	}
 	// keep the pulled image under its name, as docker pull does: later
 	// builds find it in the store without asking the registry (--pull asks)
-	if err := r.keep(img, full); err != nil {
+	if err := r.keep(img, idx, full); err != nil {
 		return nil, fmt.Errorf("storing %s: %w", ref, err)
 	}
 	return out, nil
 }
 
 // keep stores a pulled image's config and manifest (its layers are in the
-// store already) and names it.
-func (r *Resolver) keep(img v1.Image, full string) error {
+// store already), and the index it came from, and names the index (or the
+// image).
+func (r *Resolver) keep(img v1.Image, idx v1.ImageIndex, full string) error {
 	desc, err := r.st.PutManifest(img)
 	if err != nil {
 		return err
 	}
+	if idx != nil {
+		raw, err := idx.RawManifest()
+		if err != nil {
+			return err
+		}
+		d, err := r.st.WriteBlobBytes(raw)
+		if err != nil {
+			return err
+		}
+		mt, err := idx.MediaType()
+		if err != nil {
+			return err
+		}
+		desc = v1.Descriptor{MediaType: mt, Digest: d, Size: int64(len(raw))}
+	}
 	return r.st.Tag(full, desc)
 }
 
-// Scratch is the empty image, configured as BuildKit configures FROM scratch.
-func Scratch() *image.Image {
-	os, arch, variant := plan.Platform()
+// imageFor picks plat's image of an index.
+func imageFor(idx v1.ImageIndex, plat ocispecs.Platform, ref string) (v1.Image, error) {
+	im, err := idx.IndexManifest()
+	if err != nil {
+		return nil, err
+	}
+	var have []string
+	for _, d := range im.Manifests {
+		if d.Platform == nil || d.MediaType.IsIndex() {
+			continue
+		}
+		p := ocispecs.Platform{OS: d.Platform.OS, Architecture: d.Platform.Architecture, Variant: d.Platform.Variant}
+		if dockerfile.SamePlatform(p, plat) {
+			return idx.Image(d.Digest)
+		}
+		if d.Platform.OS != "unknown" { // attestation manifests
+			have = append(have, dockerfile.FormatPlatform(p))
+		}
+	}
+	return nil, fmt.Errorf("%s has no image for %s (it has %s)", ref, dockerfile.FormatPlatform(plat), strings.Join(have, ", "))
+}
+
+func imagePlatform(cf *v1.ConfigFile) ocispecs.Platform {
+	return ocispecs.Platform{OS: cf.OS, Architecture: cf.Architecture, Variant: cf.Variant}
+}
+
+// Scratch is the empty image for plat, configured as BuildKit configures
+// FROM scratch.
+func Scratch(plat ocispecs.Platform) *image.Image {
+	if plat.OS == "" {
+		plat = dockerfile.HostPlatform()
+	}
 	var c dockerspec.DockerOCIImage
-	c.OS, c.Architecture, c.Variant = os, arch, variant
+	c.OS, c.Architecture, c.Variant = plat.OS, plat.Architecture, plat.Variant
 	c.RootFS.Type = "layers"
 	c.Config.WorkingDir = "/"
 	c.Config.Env = []string{"PATH=" + DefaultPath}

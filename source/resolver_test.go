@@ -20,10 +20,12 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/kiln-build/kiln/dockerfile"
 	"github.com/kiln-build/kiln/progress"
 	"github.com/kiln-build/kiln/snapshot"
 	"github.com/kiln-build/kiln/source"
 	"github.com/kiln-build/kiln/store"
+	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
 func newResolver(t *testing.T, opts ...source.Option) (*source.Resolver, *store.Store, snapshot.Snapshotter) {
@@ -59,7 +61,7 @@ func platformImage(t *testing.T, arch string) v1.Image {
 
 func TestResolveScratch(t *testing.T) {
 	r, _, _ := newResolver(t)
-	img, err := r.Resolve(context.Background(), "scratch")
+	img, err := r.Resolve(context.Background(), "scratch", host)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,41 +76,40 @@ func TestResolveOCILayoutPicksThePlatform(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	host := strings.Split(hostArch(), "/")[1]
+	hostA := host.Architecture
 	other := "s390x"
-	if host == other {
+	if hostA == other {
 		other = "ppc64le"
 	}
-	want := platformImage(t, host)
+	want := platformImage(t, hostA)
 	lp.AppendImage(platformImage(t, other), layout.WithPlatform(v1.Platform{OS: "linux", Architecture: other}),
 		layout.WithAnnotations(map[string]string{"org.opencontainers.image.ref.name": "v1"}))
-	lp.AppendImage(want, layout.WithPlatform(v1.Platform{OS: "linux", Architecture: host}),
+	lp.AppendImage(want, layout.WithPlatform(v1.Platform{OS: "linux", Architecture: hostA}),
 		layout.WithAnnotations(map[string]string{"org.opencontainers.image.ref.name": "v1"}))
 	r, _, sn := newResolver(t, source.WithNamedContexts(map[string]string{
 		"base": "oci-layout://" + dir + ":v1", "missing": "oci-layout://" + dir + ":nosuch"}))
-	img, err := r.Resolve(context.Background(), "base")
+	img, err := r.Resolve(context.Background(), "base", host)
 	if err != nil {
 		t.Fatal(err)
 	}
 	wantID, _ := want.ConfigName()
-	if img.ID != wantID || img.Config.Architecture != host {
+	if img.ID != wantID || img.Config.Architecture != hostA {
 		t.Errorf("picked %s (%s), want %s", img.ID, img.Config.Architecture, wantID)
 	}
 	if len(img.Layers) != 1 || !sn.Exists(snapshot.LayerID(img.Layers[0].DiffID)) {
 		t.Errorf("layer not extracted: %+v", img.Layers)
 	}
-	if _, err := r.Resolve(context.Background(), "missing"); err == nil {
+	if _, err := r.Resolve(context.Background(), "missing", host); err == nil {
 		t.Error("a missing tag resolved")
 	}
-	if _, err := r.Resolve(context.Background(), "oci-layout://"+dir+":v1"); err == nil || !strings.Contains(err.Error(), "--build-context") {
+	if _, err := r.Resolve(context.Background(), "oci-layout://"+dir+":v1", host); err == nil || !strings.Contains(err.Error(), "--build-context") {
 		t.Errorf("oci-layout:// named directly: %v", err)
 	}
 }
 
-func hostArch() string {
-	img, _ := source.New(nil, nil).Resolve(context.Background(), "scratch")
-	return img.Config.OS + "/" + img.Config.Architecture
-}
+var host = dockerfile.HostPlatform()
+
+func hostArch() string { return host.OS + "/" + host.Architecture }
 
 // countingRegistry is an in-process registry that counts manifest requests.
 func countingRegistry(t *testing.T) (string, *int32) {
@@ -126,8 +127,8 @@ func countingRegistry(t *testing.T) (string, *int32) {
 }
 
 func TestResolveRegistryKeepsPulledImages(t *testing.T) {
-	host, asked := countingRegistry(t)
-	ref := host + "/base:1"
+	reg, asked := countingRegistry(t)
+	ref := reg + "/base:1"
 	img := platformImage(t, strings.Split(hostArch(), "/")[1])
 	tag, _ := name.ParseReference(ref)
 	if err := remote.Write(tag, img); err != nil {
@@ -135,7 +136,7 @@ func TestResolveRegistryKeepsPulledImages(t *testing.T) {
 	}
 	rec := &progress.Recorder{}
 	r, st, _ := newResolver(t, source.WithProgress(rec))
-	got, err := r.Resolve(context.Background(), ref)
+	got, err := r.Resolve(context.Background(), ref, host)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,7 +154,7 @@ func TestResolveRegistryKeepsPulledImages(t *testing.T) {
 	// a new resolver (a later build) finds it in the store without asking
 	before := atomic.LoadInt32(asked)
 	r2 := source.New(st, mustSnap(t, st))
-	if _, err := r2.Resolve(context.Background(), ref); err != nil {
+	if _, err := r2.Resolve(context.Background(), ref, host); err != nil {
 		t.Fatal(err)
 	}
 	if atomic.LoadInt32(asked) != before {
@@ -161,7 +162,7 @@ func TestResolveRegistryKeepsPulledImages(t *testing.T) {
 	}
 	// WithPull asks again
 	r3 := source.New(st, mustSnap(t, st), source.WithPull())
-	if _, err := r3.Resolve(context.Background(), ref); err != nil {
+	if _, err := r3.Resolve(context.Background(), ref, host); err != nil {
 		t.Fatal(err)
 	}
 	if atomic.LoadInt32(asked) == before {
@@ -170,8 +171,8 @@ func TestResolveRegistryKeepsPulledImages(t *testing.T) {
 }
 
 func TestResolveOncePerRef(t *testing.T) {
-	host, asked := countingRegistry(t)
-	ref := host + "/base:2"
+	reg, asked := countingRegistry(t)
+	ref := reg + "/base:2"
 	tag, _ := name.ParseReference(ref)
 	if err := remote.Write(tag, platformImage(t, strings.Split(hostArch(), "/")[1])); err != nil {
 		t.Fatal(err)
@@ -183,7 +184,7 @@ func TestResolveOncePerRef(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if _, err := r.Resolve(context.Background(), ref); err != nil {
+			if _, err := r.Resolve(context.Background(), ref, host); err != nil {
 				t.Error(err)
 			}
 		}()
@@ -197,7 +198,7 @@ func TestResolveOncePerRef(t *testing.T) {
 func TestResolveErrors(t *testing.T) {
 	r, _, _ := newResolver(t)
 	for _, ref := range []string{"UPPER/case", "127.0.0.1:1/none:1", "oci-layout:///nonexistent/dir"} {
-		if _, err := r.Resolve(context.Background(), ref); err == nil {
+		if _, err := r.Resolve(context.Background(), ref, host); err == nil {
 			t.Errorf("%s resolved", ref)
 		}
 	}
@@ -209,4 +210,52 @@ func mustSnap(t *testing.T, st *store.Store) snapshot.Snapshotter {
 		t.Fatal(err)
 	}
 	return sn
+}
+
+// TestResolveIndexPerPlatform: an index in a registry gives each platform
+// its own image; the store keeps the index by name with the manifests
+// pulled so far, and resolves a platform it has without the registry.
+func TestResolveIndexPerPlatform(t *testing.T) {
+	reg, asked := countingRegistry(t)
+	ref := reg + "/multi:1"
+	amd, arm := platformImage(t, "amd64"), platformImage(t, "arm64")
+	idx := mutate.AppendManifests(empty.Index,
+		mutate.IndexAddendum{Add: amd, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: "amd64"}}},
+		mutate.IndexAddendum{Add: arm, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: "arm64", Variant: "v8"}}})
+	tag, _ := name.ParseReference(ref)
+	if err := remote.WriteIndex(tag, idx); err != nil {
+		t.Fatal(err)
+	}
+	r, st, _ := newResolver(t)
+	arm64, _ := dockerfile.ParsePlatform("linux/arm64")
+	amd64, _ := dockerfile.ParsePlatform("linux/amd64")
+	for _, c := range []struct {
+		plat ocispecs.Platform
+		want v1.Image
+	}{{arm64, arm}, {amd64, amd}} {
+		img, err := r.Resolve(context.Background(), ref, c.plat)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if id, _ := c.want.ConfigName(); img.ID != id {
+			t.Errorf("%s: got %s, want %s", dockerfile.FormatPlatform(c.plat), img.ID, id)
+		}
+	}
+	full, _ := store.Normalize(ref)
+	desc, err := st.Lookup(full)
+	if err != nil || !desc.MediaType.IsIndex() {
+		t.Fatalf("the store names %v (%v), want the index", desc, err)
+	}
+	before := atomic.LoadInt32(asked)
+	r2 := source.New(st, mustSnap(t, st))
+	if img, err := r2.Resolve(context.Background(), ref, arm64); err != nil || img.Config.Architecture != "arm64" {
+		t.Errorf("arm64 from the store: %v %v", img, err)
+	}
+	if atomic.LoadInt32(asked) != before {
+		t.Error("a platform the store has was resolved against the registry")
+	}
+	riscv, _ := dockerfile.ParsePlatform("linux/riscv64")
+	if _, err := r2.Resolve(context.Background(), ref, riscv); err == nil || !strings.Contains(err.Error(), "no image for linux/riscv64") {
+		t.Errorf("a platform the index lacks: %v", err)
+	}
 }

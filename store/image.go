@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -64,3 +65,43 @@ func (b *storeBlob) Digest() (v1.Hash, error)            { return b.desc.Digest,
 func (b *storeBlob) Size() (int64, error)                { return b.desc.Size, nil }
 func (b *storeBlob) MediaType() (types.MediaType, error) { return b.desc.MediaType, nil }
 func (b *storeBlob) Compressed() (io.ReadCloser, error)  { return b.s.OpenBlob(b.desc.Digest) }
+
+// ImageIndex reads the index whose manifest is blob d, with the images
+// (or indexes) it lists read from the store.
+func (s *Store) ImageIndex(d v1.Hash) (v1.ImageIndex, error) {
+	raw, err := s.ReadBlob(d)
+	if err != nil {
+		return nil, err
+	}
+	im, err := v1.ParseIndexManifest(bytes.NewReader(raw))
+	if err != nil {
+		return nil, fmt.Errorf("store: index %s: %w", d, err)
+	}
+	return &storeIndex{s: s, raw: raw, im: im}, nil
+}
+
+type storeIndex struct {
+	s   *Store
+	raw []byte
+	im  *v1.IndexManifest
+}
+
+var _ v1.ImageIndex = (*storeIndex)(nil)
+
+func (x *storeIndex) MediaType() (types.MediaType, error) {
+	if x.im.MediaType != "" {
+		return x.im.MediaType, nil
+	}
+	return types.OCIImageIndex, nil
+}
+func (x *storeIndex) Digest() (v1.Hash, error) {
+	h, _, err := v1.SHA256(bytes.NewReader(x.raw))
+	return h, err
+}
+func (x *storeIndex) Size() (int64, error)                      { return int64(len(x.raw)), nil }
+func (x *storeIndex) IndexManifest() (*v1.IndexManifest, error) { return x.im, nil }
+func (x *storeIndex) RawManifest() ([]byte, error)              { return x.raw, nil }
+func (x *storeIndex) Image(h v1.Hash) (v1.Image, error)         { return x.s.Image(h) }
+func (x *storeIndex) ImageIndex(h v1.Hash) (v1.ImageIndex, error) {
+	return x.s.ImageIndex(h)
+}

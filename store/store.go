@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/moby/sys/userns"
 	"golang.org/x/sys/unix"
 )
 
@@ -24,9 +25,10 @@ type Store struct {
 }
 
 // DefaultRoot is /var/lib/kiln for root and $XDG_DATA_HOME/kiln (or
-// ~/.local/share/kiln) otherwise.
+// ~/.local/share/kiln) otherwise — also for rootless kiln, which is root
+// only inside its user namespace.
 func DefaultRoot() string {
-	if os.Geteuid() == 0 {
+	if os.Geteuid() == 0 && !userns.RunningInUserNS() {
 		return "/var/lib/kiln"
 	}
 	if d := os.Getenv("XDG_DATA_HOME"); d != "" {

@@ -47,6 +47,8 @@ type buildFlags struct {
 	addHosts    []string
 	shmSize     string
 	ulimits     []string
+	check       bool
+	call        string
 	provenance  string
 	sbom        string
 	attest      []string
@@ -71,7 +73,7 @@ func newBuildCmd(g *globals) *cobra.Command {
 	fl.StringArrayVarP(&f.outputs, "output", "o", nil, "output: type=image|registry|oci|docker|tar|local[,dest=…][,push=true], or a DIR")
 	fl.BoolVar(&f.push, "push", false, "push the tagged image to its registry (and keep it in the store)")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "print only the image ID")
-	fl.StringVar(&f.platform, "platform", "", "target platform (only the host's is supported)")
+	fl.StringVar(&f.platform, "platform", "", "target platforms os/arch[/variant],… (default: this machine's); several make an image index")
 	fl.StringVar(&f.compression, "compression", "gzip", "layer compression: gzip, zstd or uncompressed")
 	fl.IntVar(&f.jobs, "jobs", defaultJobs(), "steps run at once")
 	fl.StringArrayVar(&f.secrets, "secret", nil, "secret for RUN --mount=type=secret: id=ID,src=FILE or id=ID,env=VAR")
@@ -92,6 +94,8 @@ func newBuildCmd(g *globals) *cobra.Command {
 	fl.StringArrayVar(&f.addHosts, "add-host", nil, "add host:ip to /etc/hosts of RUN steps")
 	fl.StringVar(&f.shmSize, "shm-size", "", "size of /dev/shm in RUN steps (e.g. 128m; default 64m)")
 	fl.StringArrayVar(&f.ulimits, "ulimit", nil, "resource limit of RUN steps: name=soft[:hard] (e.g. nofile=1024:2048)")
+	fl.BoolVar(&f.check, "check", false, "run the Dockerfile checks (BuildKit's lint rules) and build nothing; shorthand for --call=check")
+	fl.StringVar(&f.call, "call", "build", "what to do: build, or check[,ignorestatus=true]")
 	fl.StringArrayVar(&f.ssh, "ssh", nil, "ssh agent or keys for RUN --mount=type=ssh: default|ID[=SOCKET|KEY[,KEY]]")
 	fl.StringVar(&f.provenance, "provenance", "", "provenance attestation (accepted; not attached yet)")
 	fl.StringVar(&f.sbom, "sbom", "", "SBOM attestation (accepted; not attached yet)")
@@ -114,6 +118,11 @@ func runBuild(cmd *cobra.Command, g *globals, f *buildFlags, contextDir string) 
 	bopts, err := f.solverOptions(g, contextDir)
 	if err != nil {
 		return err
+	}
+	if call, opts, _ := strings.Cut(f.call, ","); f.check || call == "check" {
+		return runCheck(cmd, g, contextDir, bopts, opts == "ignorestatus=true" || opts == "ignorestatus=1")
+	} else if call != "build" {
+		return fmt.Errorf("--call=%s: want build or check", f.call)
 	}
 	outs, eopts, err := f.exportOptions(g)
 	if err != nil {
@@ -146,9 +155,49 @@ func runBuild(cmd *cobra.Command, g *globals, f *buildFlags, contextDir string) 
 				fmt.Fprintln(g.stdout, rep.ImageID)
 			}
 		case mode == "rawjson":
-			display.(*progress.JSON).Write("summary", res.Summary())
+			for _, s := range res.Summaries() {
+				display.(*progress.JSON).Write("summary", s)
+			}
 		case mode != "quiet":
-			writeSummary(g.stderr, res.Summary())
+			for _, s := range res.Summaries() {
+				writeSummary(g.stderr, s)
+			}
+			writeWarnings(g.stderr, res.Warnings)
+		}
+		return nil
+	})(cmd, nil)
+}
+
+// runCheck runs the Dockerfile checks and prints what buildx prints for
+// --check: the warnings on stdout; it fails when a rule failed the check
+// (# check=error=true) or, unless ignorestatus, when there are warnings.
+func runCheck(cmd *cobra.Command, g *globals, contextDir string, bopts []solver.Option, ignoreStatus bool) error {
+	return g.withStore(func(cmd *cobra.Command, st *store.Store, _ []string) error {
+		res, err := solver.Check(cmd.Context(), st, contextDir, bopts...)
+		if err != nil {
+			return err
+		}
+		out := g.stdout
+		switch n := len(res.Warnings); {
+		case n == 1:
+			fmt.Fprintln(out, "Check complete, 1 warning has been found!")
+		case n > 1:
+			fmt.Fprintf(out, "Check complete, %d warnings have been found!\n", n)
+		case res.Err == nil:
+			fmt.Fprintln(out, "Check complete, no warnings found.")
+		}
+		if err := res.PrintTo(out); err != nil {
+			return err
+		}
+		if res.Err != nil {
+			var b strings.Builder
+			if err := res.PrintErrorTo(&b); err != nil {
+				return err
+			}
+			return fmt.Errorf("%s", strings.TrimSpace(b.String()))
+		}
+		if len(res.Warnings) > 0 && !ignoreStatus {
+			return errCheckWarnings
 		}
 		return nil
 	})(cmd, nil)
@@ -209,9 +258,6 @@ func (f *buildFlags) noteAttestations(sink progress.Sink) {
 }
 
 func (f *buildFlags) solverOptions(g *globals, contextDir string) ([]solver.Option, error) {
-	if err := checkPlatform(f.platform); err != nil {
-		return nil, err
-	}
 	if fi, err := os.Stat(contextDir); err != nil || !fi.IsDir() {
 		return nil, fmt.Errorf("build context %s: no such directory", contextDir)
 	}
@@ -232,7 +278,7 @@ func (f *buildFlags) solverOptions(g *globals, contextDir string) ([]solver.Opti
 		return nil, err
 	}
 	opts := []solver.Option{solver.WithBuildArgs(buildArgs), solver.WithLabels(labels), solver.WithSecrets(secrets),
-		solver.WithBuildContexts(contexts), solver.WithSSH(f.ssh...), solver.WithNetwork(f.network),
+		solver.WithBuildContexts(contexts), solver.WithSSH(f.ssh...), solver.WithPlatforms(f.platform), solver.WithNetwork(f.network),
 		solver.WithAllow(f.allow...), solver.WithAddHosts(f.addHosts...), solver.WithUlimits(f.ulimits...),
 		solver.WithTarget(f.target), solver.WithJobs(f.jobs), solver.WithRuntime(f.runtimeName),
 		solver.WithNoCacheFilter(f.noCacheFor...), solver.WithCacheFrom(f.cacheFrom...)}
@@ -336,21 +382,6 @@ func parseSecrets(vals []string) (map[string][]byte, error) {
 		}
 	}
 	return out, nil
-}
-
-// checkPlatform accepts only the host platform for now.
-func checkPlatform(p string) error {
-	if p == "" {
-		return nil
-	}
-	host := solver.HostPlatform()
-	for _, one := range strings.Split(p, ",") {
-		parts := strings.Split(one, "/")
-		if len(parts) < 2 || parts[0]+"/"+parts[1] != host {
-			return fmt.Errorf("--platform=%s: kiln builds only for the host platform %s for now", p, host)
-		}
-	}
-	return nil
 }
 
 // parseKVs parses repeated KEY=VALUE flags; with fromEnv, a bare KEY takes

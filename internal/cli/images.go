@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/docker/go-units"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/kiln-build/kiln/cache"
 	"github.com/kiln-build/kiln/export"
 	"github.com/kiln-build/kiln/progress"
@@ -31,18 +32,8 @@ func newImagesCmd(g *globals) *cobra.Command {
 			fmt.Fprintln(tw, strings.ReplaceAll(imagesHeader, "   ", "\t"))
 			for _, im := range imgs {
 				repo, tag := splitTag(store.Familiar(im.Name))
-				id, size := "-", int64(0)
-				if img, err := st.Image(im.Descriptor.Digest); err == nil {
-					if d, err := img.ConfigName(); err == nil {
-						id = d.Hex[:12]
-					}
-					if m, err := img.Manifest(); err == nil {
-						for _, l := range m.Layers {
-							size += l.Size
-						}
-					}
-				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", repo, tag, id, progress.Size(size))
+				id, size, plats := describeImage(st, im.Descriptor)
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", repo, tag, id, progress.Size(size), plats)
 			}
 			return tw.Flush()
 		}),
@@ -60,7 +51,59 @@ func splitTag(n string) (string, string) {
 }
 
 // imagesHeader is the header of kiln images.
-const imagesHeader = "REPOSITORY   TAG   IMAGE ID   SIZE"
+const imagesHeader = "REPOSITORY   TAG   IMAGE ID   SIZE   PLATFORMS"
+
+// describeImage is an image's ID (config digest; an index's own digest),
+// compressed size and platforms ("linux/amd64,linux/arm64" for an index).
+func describeImage(st *store.Store, desc v1.Descriptor) (string, int64, string) {
+	if desc.MediaType.IsIndex() {
+		idx, err := st.ImageIndex(desc.Digest)
+		if err != nil {
+			return "-", 0, "?"
+		}
+		im, _ := idx.IndexManifest()
+		var size int64
+		var plats []string
+		for _, m := range im.Manifests {
+			if m.Platform == nil || m.Platform.OS == "unknown" {
+				continue
+			}
+			plats = append(plats, platformString(m.Platform.OS, m.Platform.Architecture, m.Platform.Variant))
+			if !st.HasBlob(m.Digest) {
+				continue
+			}
+			_, n, _ := describeImage(st, m)
+			size += n
+		}
+		return desc.Digest.Hex[:12], size, strings.Join(plats, ",")
+	}
+	img, err := st.Image(desc.Digest)
+	if err != nil {
+		return "-", 0, "?"
+	}
+	id, plat := "-", "?"
+	if d, err := img.ConfigName(); err == nil {
+		id = d.Hex[:12]
+	}
+	if cf, err := img.ConfigFile(); err == nil {
+		plat = platformString(cf.OS, cf.Architecture, cf.Variant)
+	}
+	var size int64
+	if m, err := img.Manifest(); err == nil {
+		for _, l := range m.Layers {
+			size += l.Size
+		}
+	}
+	return id, size, plat
+}
+
+func platformString(os, arch, variant string) string {
+	s := os + "/" + arch
+	if variant != "" {
+		s += "/" + variant
+	}
+	return s
+}
 
 func newTagCmd(g *globals) *cobra.Command {
 	return &cobra.Command{

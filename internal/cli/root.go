@@ -13,6 +13,10 @@ import (
 	"github.com/spf13/cobra"
 )
 
+// errCheckWarnings ends kiln build --check with exit code 1 when it found
+// warnings, as buildx does, without a message of its own.
+var errCheckWarnings = errors.New("check found warnings")
+
 type globals struct {
 	root   string
 	stdin  io.Reader
@@ -78,6 +82,9 @@ func Execute(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	root.AddCommand(newBuildCmd(g), newImagesCmd(g), newTagCmd(g), newRmCmd(g), newPushCmd(g),
 		newSaveCmd(g), newLoadCmd(g), newImportCmd(g), newPruneCmd(g), newDuCmd(g), newVersionCmd())
 	if err := root.ExecuteContext(ctx); err != nil {
+		if errors.Is(err, errCheckWarnings) {
+			return 1 // the warnings are the output
+		}
 		if errors.Is(err, context.Canceled) {
 			fmt.Fprintln(stderr, "kiln: interrupted")
 			return 130

@@ -27,7 +27,11 @@ func writeSummary(w io.Writer, s solver.Summary) {
 	}
 	tw.Flush()
 	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintf(tw, "IMAGE (stage %s)\tSIZE\tFROM\n", s.Target)
+	if s.Platform != "" {
+		fmt.Fprintf(tw, "IMAGE (stage %s, %s)\tSIZE\tFROM\n", s.Target, s.Platform)
+	} else {
+		fmt.Fprintf(tw, "IMAGE (stage %s)\tSIZE\tFROM\n", s.Target)
+	}
 	var total int64
 	for _, l := range s.Layers {
 		txt := l.CreatedBy
@@ -43,4 +47,20 @@ func writeSummary(w io.Writer, s solver.Summary) {
 	}
 	fmt.Fprintf(tw, "%d new layers on %d base layers\t%s\t\n", len(s.Layers), s.Base, progress.Size(total))
 	tw.Flush()
+}
+
+// writeWarnings prints the Dockerfile checks' warnings after a build, as
+// buildx does.
+func writeWarnings(w io.Writer, ws []solver.LintWarning) {
+	if len(ws) == 0 {
+		return
+	}
+	noun := "warnings"
+	if len(ws) == 1 {
+		noun = "warning"
+	}
+	fmt.Fprintf(w, "\n %d %s found (kiln build --check shows more):\n", len(ws), noun)
+	for _, x := range ws {
+		fmt.Fprintf(w, " - %s\n", x.String())
+	}
 }

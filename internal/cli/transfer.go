@@ -71,12 +71,13 @@ func newLoadCmd(g *globals) *cobra.Command {
 
 func newImportCmd(g *globals) *cobra.Command {
 	var changes []string
+	var platform string
 	c := &cobra.Command{
 		Use:   "import ROOTFS.tar|DIR NAME",
 		Short: "Create a one-layer image from a root filesystem tarball or directory",
 		Args:  cobra.ExactArgs(2),
 		RunE: g.withStore(func(cmd *cobra.Command, st *store.Store, args []string) error {
-			n, err := export.Import(cmd.Context(), st, args[0], args[1], changes)
+			n, err := export.Import(cmd.Context(), st, args[0], args[1], changes, platform)
 			if err != nil {
 				return err
 			}
@@ -85,5 +86,6 @@ func newImportCmd(g *globals) *cobra.Command {
 		}),
 	}
 	c.Flags().StringArrayVarP(&changes, "change", "c", nil, "apply a Dockerfile config instruction (ENV, CMD, WORKDIR, …)")
+	c.Flags().StringVar(&platform, "platform", "", "the image's platform os/arch[/variant] (default: this machine's)")
 	return c
 }

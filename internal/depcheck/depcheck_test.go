@@ -27,7 +27,7 @@ var allowed = map[string][]string{
 	"snapshot":              {"archive", "store"},
 	"snapshot/snapshottest": {"snapshot"},
 	"cache":                 {"snapshot", "store"},
-	"source":                {"archive", "copier", "image", "plan", "progress", "snapshot", "store"},
+	"source":                {"archive", "copier", "dockerfile", "image", "plan", "progress", "snapshot", "store"},
 	"explain":               {"archive", "image", "progress", "store"},
 	"solver": {"archive", "buildcontext", "cache", "copier", "dockerfile", "image", "plan", "progress", "runtime",
 		"snapshot", "source", "store"},

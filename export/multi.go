@@ -1,0 +1,143 @@
+package export
+
+import (
+	"archive/tar"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strings"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/kiln-build/kiln/archive"
+	"github.com/kiln-build/kiln/progress"
+	"github.com/kiln-build/kiln/solver"
+)
+
+// A multi-platform result exports as an OCI image index: one manifest per
+// platform (each with its platform in the index), named, pushed and
+// archived as one. Files (local, tar) go in a directory per platform,
+// linux_amd64/ and so on, as buildx writes them.
+
+// commitIndex commits every platform's image and the index of them.
+func (w *writer) commitIndex(ctx context.Context, wopts []archive.WriteOption) error {
+	plats := w.res.Platforms
+	step := progress.Start(w.o.sink, progress.StepInfo{Name: fmt.Sprintf("exporting %d platforms", len(plats))})
+	idx := v1.IndexManifest{SchemaVersion: 2, MediaType: types.OCIImageIndex, Annotations: w.o.annotations["index"]}
+	err := func() error {
+		for _, pr := range plats {
+			if err := pr.FetchBlobs(ctx, pr.Image); err != nil {
+				return err
+			}
+			d, err := commit(ctx, w.st, pr.Image, w.o.comp, w.o.annotations["manifest"], wopts...)
+			if err != nil {
+				return err
+			}
+			if len(wopts) == 0 {
+				if err := pr.RecordBlobs(pr.Image.Layers); err != nil {
+					return err
+				}
+			}
+			if err := putRecord(w.st, pr, d); err != nil {
+				return err
+			}
+			c := pr.Image.Config
+			d.Platform = &v1.Platform{OS: c.OS, Architecture: c.Architecture, Variant: c.Variant}
+			d.Annotations = w.o.annotations["manifest-descriptor"]
+			idx.Manifests = append(idx.Manifests, d)
+		}
+		raw, err := json.Marshal(idx)
+		if err != nil {
+			return err
+		}
+		d, err := w.st.WriteBlobBytes(raw)
+		if err != nil {
+			return err
+		}
+		w.rep.Manifest = v1.Descriptor{MediaType: types.OCIImageIndex, Digest: d, Size: int64(len(raw)),
+			Annotations: w.o.annotations["index-descriptor"]}
+		w.rep.ImageID = d.String() // as buildx: a multi-platform image is named by its index
+		return nil
+	}()
+	step.Done(err)
+	w.committed = err == nil
+	return err
+}
+
+// platformDir is a platform's directory in a local or tar output.
+func platformDir(r *solver.Result) string {
+	c := r.Image.Config
+	return strings.Join(nonEmpty(c.OS, c.Architecture, c.Variant), "_")
+}
+
+func nonEmpty(ss ...string) []string {
+	var out []string
+	for _, s := range ss {
+		if s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// localPlatforms writes each platform's files into dest/<platform>.
+func (w *writer) localPlatforms(ctx context.Context, dest string) error {
+	for _, pr := range w.res.Platforms {
+		lowers, err := pr.Lowers(ctx, pr.Image)
+		if err != nil {
+			return err
+		}
+		if err := Local(ctx, pr.Snapshots(), lowers, filepath.Join(dest, platformDir(pr))); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// tarPlatforms writes each platform's files under <platform>/ in one tar.
+func (w *writer) tarPlatforms(ctx context.Context, out io.Writer) error {
+	tw := tar.NewWriter(out)
+	for _, pr := range w.res.Platforms {
+		lowers, err := pr.Lowers(ctx, pr.Image)
+		if err != nil {
+			return err
+		}
+		pr2, pw := io.Pipe()
+		go func() { pw.CloseWithError(FlatTar(ctx, pr.Snapshots(), lowers, pw)) }()
+		err = prefixTar(tw, tar.NewReader(pr2), platformDir(pr)+"/")
+		pr2.CloseWithError(err)
+		if err != nil {
+			return err
+		}
+	}
+	return tw.Close()
+}
+
+// prefixTar copies the entries of tr into tw under prefix.
+func prefixTar(tw *tar.Writer, tr *tar.Reader, prefix string) error {
+	if err := tw.WriteHeader(&tar.Header{Name: prefix, Typeflag: tar.TypeDir, Mode: 0o755}); err != nil {
+		return err
+	}
+	for {
+		h, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		h.Name = prefix + strings.TrimPrefix(h.Name, "./")
+		if h.Typeflag == tar.TypeLink {
+			h.Linkname = prefix + strings.TrimPrefix(h.Linkname, "./")
+		}
+		if err := tw.WriteHeader(h); err != nil {
+			return err
+		}
+		if _, err := io.Copy(tw, tr); err != nil {
+			return err
+		}
+	}
+}
