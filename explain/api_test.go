@@ -9,6 +9,9 @@ import (
 	"strings"
 	"testing"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/kiln-build/kiln/image"
 	"github.com/kiln-build/kiln/store"
 )
 
@@ -142,5 +145,65 @@ func TestOptions(t *testing.T) {
 		if _, err := Analyze(context.Background(), st, "sample:1", bad); err == nil {
 			t.Error("a bad option was accepted")
 		}
+	}
+}
+
+// TestMultiPlatform: of an index, AnalyzeDigest explains one platform's
+// image and Check checks every platform's, listing a warning they share
+// once.
+func TestMultiPlatform(t *testing.T) {
+	st := newStore(t)
+	amd := sampleImage(t)
+	amd.name = ""
+	arm := sampleImage(t)
+	arm.name, arm.arch = "", "arm64"
+	arm.layers = append([][]byte{}, arm.layers...)
+	arm.layers[0] = tarOf(t, exe("/bin/busybox", fakeELF), file("/etc/passwd", "root:x:0:0:root:/root:/bin/sh\n"),
+		file("/etc/ssh/id_rsa", "a key only the arm64 base has"))
+	arm.rec = record(arm.rec.Target, arm.rec.Stages, append([]image.LayerRecord{{Made: prov("stage-1", "RUN arm64 setup", 4)}},
+		arm.rec.Layers[1:]...)...)
+	idx := v1.IndexManifest{SchemaVersion: 2, MediaType: types.OCIImageIndex}
+	for _, ti := range []testImage{amd, arm} {
+		d := ti.put(t, st)
+		raw, _ := st.ReadBlob(d)
+		idx.Manifests = append(idx.Manifests, v1.Descriptor{MediaType: types.OCIManifestSchema1, Digest: d, Size: int64(len(raw)),
+			Platform: &v1.Platform{OS: "linux", Architecture: map[string]string{"": "amd64", "arm64": "arm64"}[ti.arch]}})
+	}
+	raw, _ := json.Marshal(idx)
+	d, err := st.WriteBlobBytes(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Tag("docker.io/library/multi:1", v1.Descriptor{MediaType: types.OCIImageIndex, Digest: d, Size: int64(len(raw))}); err != nil {
+		t.Fatal(err)
+	}
+
+	ws, err := Check(context.Background(), st, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, w := range ws {
+		got = append(got, w.Rule+" "+w.Platform)
+	}
+	want := []string{"SecretShipped linux/arm64", "ToolchainCopied linux/amd64, linux/arm64", "BuildCacheShipped linux/amd64, linux/arm64",
+		"VCSDirShipped linux/amd64, linux/arm64", "WholeStageCopied linux/amd64, linux/arm64",
+		"SecretShipped linux/amd64, linux/arm64", "ContextCopiedWhole linux/amd64, linux/arm64"}
+	if !sameSet(got, want) {
+		t.Errorf("Check on the index:\n%q\nwant\n%q", got, want)
+	}
+
+	rep, err := Analyze(context.Background(), st, "multi:1", WithPlatform("linux/arm64"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Platform != "linux/arm64" || len(rep.Notes) != 1 || !strings.Contains(rep.Notes[0], "linux/amd64, linux/arm64") {
+		t.Errorf("platform %q notes %q", rep.Platform, rep.Notes)
+	}
+	if _, err := Analyze(context.Background(), st, "multi:1", WithPlatform("linux/s390x")); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("a platform the index lacks: %v", err)
+	}
+	if _, err := Analyze(context.Background(), st, "multi:1", WithPlatform("linux")); err == nil {
+		t.Error("a platform without an architecture was accepted")
 	}
 }

@@ -3,7 +3,9 @@ package explain
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sort"
+	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/kiln-build/kiln/store"
@@ -16,9 +18,10 @@ var ErrUnknownRule = errors.New("explain: unknown rule")
 // each stage was against what it shipped, and the leak warnings. Its JSON
 // form (WriteJSON) is documented in docs/explain.md.
 type Report struct {
-	Image      string    `json:"image"`  // the reference asked for, or the manifest digest
-	Digest     string    `json:"digest"` // the manifest's digest
-	ID         string    `json:"id"`     // the config's digest (the image ID)
+	Image      string    `json:"image"`              // the reference asked for, or the manifest digest
+	Digest     string    `json:"digest"`             // the manifest's digest
+	ID         string    `json:"id"`                 // the config's digest (the image ID)
+	Platform   string    `json:"platform,omitempty"` // os/arch[/variant], from the config
 	Dockerfile string    `json:"dockerfile,omitempty"`
 	Target     string    `json:"target,omitempty"` // the stage the image is
 	Record     bool      `json:"record"`           // false: no build record, layers explained by their history
@@ -82,6 +85,9 @@ type Warning struct {
 	Stage   string   `json:"stage,omitempty"` // the stage (or image) the files came from
 	Bytes   int64    `json:"bytes"`
 	Fix     string   `json:"fix"`
+	// Platform is set by Check on an index: the platforms whose images
+	// have the warning ("linux/amd64, linux/arm64").
+	Platform string `json:"platform,omitempty"`
 }
 
 // Analyze explains the image ref names in st: a name ("hello",
@@ -100,15 +106,34 @@ func Analyze(ctx context.Context, st *store.Store, ref string, opts ...Option) (
 }
 
 // AnalyzeDigest explains the image whose manifest is the blob manifest,
-// named or not (`kiln explain --last` passes the last build's).
+// named or not (`kiln explain --last` passes the last build's). Of an
+// index (a multi-platform image) it explains the image for the platform
+// WithPlatform names, by default this machine's.
 func AnalyzeDigest(ctx context.Context, st *store.Store, manifest v1.Hash, opts ...Option) (*Report, error) {
 	o, err := makeOptions(opts)
 	if err != nil {
 		return nil, err
 	}
-	a, err := load(st, manifest, o)
+	imgs, isIndex, err := images(st, manifest)
 	if err != nil {
 		return nil, err
+	}
+	im, err := pick(imgs, o.platform)
+	if err != nil {
+		return nil, err
+	}
+	a, err := load(st, im.digest, o)
+	if err != nil {
+		return nil, err
+	}
+	if isIndex {
+		var all []string
+		for _, x := range imgs {
+			all = append(all, x.platform)
+		}
+		a.note("%s is an index of %s: this explains %s", manifest, strings.Join(all, ", "), im.platform)
+	} else if o.platform != "" && o.platform != a.rep.Platform {
+		return nil, fmt.Errorf("%w: the image is %s, not %s", store.ErrNotFound, a.rep.Platform, o.platform)
 	}
 	all := make([]int, len(a.rep.Layers))
 	for i := range all {
@@ -126,15 +151,59 @@ func AnalyzeDigest(ctx context.Context, st *store.Store, manifest v1.Hash, opts 
 }
 
 // Check runs the leak rules on the image whose manifest is the blob
-// manifest, for the warnings a build prints. It reads only the layers
-// the Dockerfile made, and the base image's layers only when the
-// ToolchainBaseImage rule cannot decide by the image's name; what a layer
-// held is kept in the store, so a layer is read once (see package doc).
+// manifest, for the warnings a build prints; of an index, on each
+// platform's image (a warning found in several says all their platforms).
+// It reads only the layers the Dockerfile made, and the base image's
+// layers only when the ToolchainBaseImage rule cannot decide by the
+// image's name; what a layer held is kept in the store, so a layer is
+// read once (see package doc).
 func Check(ctx context.Context, st *store.Store, manifest v1.Hash, opts ...Option) ([]Warning, error) {
 	o, err := makeOptions(opts)
 	if err != nil {
 		return nil, err
 	}
+	imgs, isIndex, err := images(st, manifest)
+	if err != nil {
+		return nil, err
+	}
+	all := []Warning{}
+	for _, im := range imgs {
+		ws, err := checkImage(ctx, st, im.digest, o)
+		if err != nil {
+			return nil, err
+		}
+		if isIndex {
+			all = mergePlatform(all, ws, im.platform)
+		} else {
+			all = append(all, ws...)
+		}
+	}
+	return all, nil
+}
+
+// mergePlatform adds one platform's warnings to those of the platforms
+// before it: the same warning (rule, layer, line, paths) is listed once,
+// with its platforms.
+func mergePlatform(all, ws []Warning, platform string) []Warning {
+	key := func(w Warning) string {
+		return fmt.Sprint(w.Rule, w.Layer, w.Line, w.Paths)
+	}
+	seen := make(map[string]int)
+	for i, w := range all {
+		seen[key(w)] = i
+	}
+	for _, w := range ws {
+		if i, ok := seen[key(w)]; ok {
+			all[i].Platform += ", " + platform
+			continue
+		}
+		w.Platform = platform
+		all = append(all, w)
+	}
+	return all
+}
+
+func checkImage(ctx context.Context, st *store.Store, manifest v1.Hash, o *options) ([]Warning, error) {
 	a, err := load(st, manifest, o)
 	if err != nil {
 		return nil, err

@@ -121,6 +121,7 @@ type testImage struct {
 	layers  [][]byte
 	history []string // created_by of each layer
 	rec     *image.Record
+	arch    string // default amd64
 }
 
 func newStore(t testing.TB) *store.Store {
@@ -156,6 +157,9 @@ func (ti testImage) put(t testing.TB, st *store.Store) v1.Hash {
 	}
 	cf = cf.DeepCopy()
 	cf.History, cf.Architecture, cf.OS = hist, "amd64", "linux"
+	if ti.arch != "" {
+		cf.Architecture = ti.arch
+	}
 	if img, err = mutate.ConfigFile(img, cf); err != nil {
 		t.Fatal(err)
 	}

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	goruntime "runtime"
 	"strings"
 	"sync"
 
@@ -15,81 +14,6 @@ import (
 	"github.com/kiln-build/kiln/store"
 	"golang.org/x/sync/errgroup"
 )
-
-// Resolve finds the manifest digest of ref in st: an image name, a
-// manifest digest ("sha256:…") or an image ID (the config's digest). An
-// index resolves to its manifest for this machine's platform.
-func Resolve(st *store.Store, ref string) (v1.Hash, error) {
-	if h, err := v1.NewHash(ref); err == nil {
-		return resolveHash(st, h)
-	}
-	if name, dig, ok := strings.Cut(ref, "@"); ok && name != "" {
-		if h, err := v1.NewHash(dig); err == nil {
-			return resolveHash(st, h)
-		}
-	}
-	n, err := store.Normalize(ref)
-	if err != nil {
-		return v1.Hash{}, err
-	}
-	desc, err := st.Lookup(n)
-	if err != nil {
-		return v1.Hash{}, err
-	}
-	return platformManifest(st, desc.Digest)
-}
-
-func resolveHash(st *store.Store, h v1.Hash) (v1.Hash, error) {
-	imgs, err := st.Images()
-	if err != nil {
-		return v1.Hash{}, err
-	}
-	for _, im := range imgs {
-		if im.Descriptor.Digest == h {
-			return platformManifest(st, h)
-		}
-	}
-	for _, im := range imgs { // an image ID
-		if m, err := readManifest(st, im.Descriptor.Digest); err == nil && m.Config.Digest == h {
-			return im.Descriptor.Digest, nil
-		}
-	}
-	if st.HasBlob(h) { // an unnamed image, the last build's
-		return platformManifest(st, h)
-	}
-	return v1.Hash{}, fmt.Errorf("%w: image %s", store.ErrNotFound, h)
-}
-
-func readManifest(st *store.Store, d v1.Hash) (*v1.Manifest, error) {
-	raw, err := st.ReadBlob(d)
-	if err != nil {
-		return nil, err
-	}
-	var m v1.Manifest
-	if err := json.Unmarshal(raw, &m); err != nil {
-		return nil, fmt.Errorf("explain: manifest %s: %w", d, err)
-	}
-	return &m, nil
-}
-
-// platformManifest returns d, or for an index the manifest of this
-// machine's platform (else its first).
-func platformManifest(st *store.Store, d v1.Hash) (v1.Hash, error) {
-	raw, err := st.ReadBlob(d)
-	if err != nil {
-		return v1.Hash{}, err
-	}
-	var idx v1.IndexManifest
-	if err := json.Unmarshal(raw, &idx); err != nil || !idx.MediaType.IsIndex() || len(idx.Manifests) == 0 {
-		return d, nil
-	}
-	for _, m := range idx.Manifests {
-		if p := m.Platform; p != nil && p.OS == "linux" && p.Architecture == goruntime.GOARCH {
-			return m.Digest, nil
-		}
-	}
-	return idx.Manifests[0].Digest, nil
-}
 
 // analysis is one image being explained.
 type analysis struct {
@@ -123,7 +47,8 @@ func load(st *store.Store, manifest v1.Hash, o *options) (*analysis, error) {
 	a := &analysis{st: st, o: o, descs: m.Layers, scans: make([]*layerScan, len(m.Layers)),
 		failed: make([]bool, len(m.Layers))}
 	a.rep = &Report{Image: manifest.String(), Digest: manifest.String(), ID: m.Config.Digest.String(),
-		Layers: make([]Layer, len(m.Layers)), Stages: []Stage{}, Warnings: []Warning{}}
+		Platform: formatPlatform(&v1.Platform{OS: cf.OS, Architecture: cf.Architecture, Variant: cf.Variant}),
+		Layers:   make([]Layer, len(m.Layers)), Stages: []Stage{}, Warnings: []Warning{}}
 	hist := historyTexts(cf.History, len(m.Layers))
 	for i, d := range m.Layers {
 		a.rep.Layers[i] = Layer{Index: i, DiffID: cf.RootFS.DiffIDs[i].String(), Digest: d.Digest.String(),

@@ -3,6 +3,7 @@ package explain
 import (
 	"fmt"
 	"runtime"
+	"strings"
 )
 
 // Option configures Analyze and Check.
@@ -13,6 +14,7 @@ type options struct {
 	jobs     int
 	cache    bool
 	skip     map[string]bool
+	platform string
 	scan     scanFunc // test seam: how a layer is read
 }
 
@@ -57,6 +59,19 @@ func WithSkipRules(ids ...string) Option {
 			}
 			o.skip[id] = true
 		}
+		return nil
+	}
+}
+
+// WithPlatform picks the image of an index (a multi-platform image)
+// that AnalyzeDigest explains: "linux/arm64", "linux/arm/v7". The default
+// is this machine's platform, else the index's first.
+func WithPlatform(p string) Option {
+	return func(o *options) error {
+		if n := strings.Count(p, "/"); n < 1 || n > 2 {
+			return fmt.Errorf("explain: platform %q: want os/arch[/variant]", p)
+		}
+		o.platform = p
 		return nil
 	}
 }

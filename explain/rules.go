@@ -138,7 +138,11 @@ func deletedBy(p string, whiteouts []string) bool {
 
 // Progress is the warning as a build event, for the build's sink.
 func (w Warning) Progress() progress.Warning {
-	return progress.Warning{File: w.File, Line: w.Line, Rule: w.Rule, Message: w.Message + "; fix: " + w.Fix}
+	msg := w.Message + "; fix: " + w.Fix
+	if w.Platform != "" {
+		msg = "[" + w.Platform + "] " + msg
+	}
+	return progress.Warning{File: w.File, Line: w.Line, Rule: w.Rule, Message: msg}
 }
 
 // layerFacts returns the facts of kind in layer i's scan, grouped by

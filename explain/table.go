@@ -33,7 +33,7 @@ func (r *Report) WriteTable(w io.Writer) error {
 }
 
 func (r *Report) writeHeader(w io.Writer) {
-	fmt.Fprintf(w, "%s  %s\n", r.Image, short(r.Digest))
+	fmt.Fprintf(w, "%s  %s  %s\n", r.Image, short(r.Digest), r.Platform)
 	plural := "s"
 	if len(r.Layers) == 1 {
 		plural = ""
@@ -145,6 +145,9 @@ func WriteWarnings(w io.Writer, ws []Warning) error {
 			loc = fmt.Sprintf(" (%s:%d)", x.File, x.Line)
 		case x.Line > 0:
 			loc = fmt.Sprintf(" (line %d)", x.Line)
+		}
+		if x.Platform != "" {
+			loc = " [" + x.Platform + "]" + loc
 		}
 		fmt.Fprintf(bw, "WARNING %s%s: %s\n", x.Rule, loc, x.Message)
 		if len(x.Paths) > 0 {
