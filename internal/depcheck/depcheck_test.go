@@ -28,6 +28,7 @@ var allowed = map[string][]string{
 	"snapshot/snapshottest": {"snapshot"},
 	"cache":                 {"snapshot", "store"},
 	"source":                {"archive", "copier", "dockerfile", "image", "plan", "progress", "snapshot", "store"},
+	"explain":               {"archive", "image", "progress", "store"},
 	"solver": {"archive", "buildcontext", "cache", "copier", "dockerfile", "image", "plan", "progress", "runtime",
 		"snapshot", "source", "store"},
 	"export": {"archive", "cache", "image", "progress", "snapshot", "solver", "source", "store"},
