@@ -10,6 +10,7 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/kiln-build/kiln/cache"
+	"github.com/kiln-build/kiln/explain"
 	"github.com/kiln-build/kiln/image"
 	"github.com/kiln-build/kiln/progress"
 	"github.com/kiln-build/kiln/solver"
@@ -26,6 +27,7 @@ type options struct {
 	cacheTo     []cache.Spec
 	sink        progress.Sink
 	stdout      io.Writer
+	noLeakCheck bool
 }
 
 func makeOptions(opts []Option) (*options, error) {
@@ -92,6 +94,13 @@ func WithStdout(w io.Writer) Option {
 	return func(o *options) error { o.stdout = w; return nil }
 }
 
+// WithoutLeakCheck skips the check of the exported image for what
+// should not cross a stage boundary (see package explain), which Write
+// otherwise runs on every image it commits.
+func WithoutLeakCheck() Option {
+	return func(o *options) error { o.noLeakCheck = true; return nil }
+}
+
 // Report is what Write made.
 type Report struct {
 	// Manifest is the image's manifest in the store, when an output needed
@@ -105,6 +114,10 @@ type Report struct {
 	Pushed []string
 	// Archived are the names written into OCI and docker archives.
 	Archived []string
+	// Leaks are what the image carries that a final image should not (a
+	// toolchain, build caches, VCS dirs, secrets, a whole stage copied):
+	// explain.Check's warnings, for committed images.
+	Leaks []explain.Warning
 }
 
 // Metadata is the report in buildx's --metadata-file keys.
@@ -184,6 +197,12 @@ func Write(ctx context.Context, st *store.Store, res *solver.Result, outs []Outp
 	}
 	if w.committed {
 		progress.Notef(o.sink, "image %s", w.rep.ImageID)
+		if err := st.SetLast(w.rep.Manifest); err != nil {
+			return Report{}, err
+		}
+		if !o.noLeakCheck {
+			w.checkLeaks(ctx)
+		}
 	}
 	for _, sp := range o.cacheTo {
 		step := progress.Start(o.sink, progress.StepInfo{Name: "exporting cache to " + sp.Ref + sp.Dir})
@@ -194,6 +213,19 @@ func Write(ctx context.Context, st *store.Store, res *solver.Result, outs []Outp
 		}
 	}
 	return w.rep, nil
+}
+
+// checkLeaks runs the leak rules on the committed image; a check that
+// fails is a warning, not a failed build.
+func (w *writer) checkLeaks(ctx context.Context) {
+	ws, err := explain.Check(ctx, w.st, w.rep.Manifest.Digest)
+	if err != nil {
+		if ctx.Err() == nil {
+			w.o.sink.Event(progress.Warning{Message: "checking the image for leaks: " + err.Error()})
+		}
+		return
+	}
+	w.rep.Leaks = ws
 }
 
 type writer struct {

@@ -6,10 +6,13 @@ import (
 
 	"github.com/kiln-build/kiln/buildcontext"
 	"github.com/kiln-build/kiln/dockerfile"
+	"github.com/kiln-build/kiln/explain"
+	"github.com/kiln-build/kiln/plan"
 	"github.com/kiln-build/kiln/progress"
 	"github.com/kiln-build/kiln/snapshot"
 	"github.com/kiln-build/kiln/source"
 	"github.com/kiln-build/kiln/store"
+	"github.com/moby/buildkit/frontend/dockerfile/parser"
 	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 )
@@ -40,7 +43,40 @@ func Check(ctx context.Context, st *store.Store, contextDir string, opts ...Opti
 		return nil, err
 	}
 	images := source.New(st, sn, append([]source.Option{source.WithNamedContexts(o.contexts)}, o.sources...)...)
-	return lint(ctx, images, o, df, false)
+	res, err := lint(ctx, images, o, df, false)
+	if err != nil || res.Err != nil || o.noLeakCheck {
+		return res, err
+	}
+	// the leak rules the Dockerfile alone decides, after BuildKit's
+	p, err := plan.New(df, plan.Options{BuildArgs: o.buildArgs, Target: o.target, Contexts: o.contexts, Platform: o.platforms[0]})
+	if err != nil {
+		return res, nil // the build reports it
+	}
+	leaks, err := explain.CheckPlan(p)
+	if err != nil {
+		return nil, err
+	}
+	for _, w := range leaks {
+		r := []parser.Range{{Start: parser.Position{Line: w.Line}, End: parser.Position{Line: w.Line}}}
+		res.Warnings = append(res.Warnings, LintWarning{Rule: w.Rule, Description: leakRules[w.Rule],
+			URL: "docs/explain.md (kiln leak rule)", Message: w.Message + "; fix: " + w.Fix,
+			StartLine: w.Line, EndLine: w.Line, Location: r})
+	}
+	return res, nil
+}
+
+// leakRules are the leak rules' descriptions, by ID.
+var leakRules = func() map[string]string {
+	m := map[string]string{}
+	for _, r := range explain.Rules() {
+		m[r.ID] = r.Description
+	}
+	return m
+}()
+
+// WithoutLeakCheck leaves the leak rules (package explain) out of Check.
+func WithoutLeakCheck() Option {
+	return func(o *options) error { o.noLeakCheck = true; return nil }
 }
 
 // lint runs the checks; forBuild reports what a build of the target

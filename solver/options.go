@@ -41,6 +41,7 @@ type options struct {
 	ssh            map[string]sshSource
 	sandbox        sandbox
 	reproducible   bool
+	noLeakCheck    bool
 
 	// test seams
 	executor runtime.Executor

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -52,4 +53,37 @@ func (s *Store) pruneRecords() {
 			}
 		}
 	}
+}
+
+// SetLast remembers desc as the image the last build made (kiln explain
+// --last).
+func (s *Store) SetLast(desc v1.Descriptor) error {
+	b, err := json.Marshal(desc)
+	if err != nil {
+		return err
+	}
+	if err := WriteFileAtomic(filepath.Join(s.root, "last.json"), b, 0o644); err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	return nil
+}
+
+// Last is the image the last build made; ErrNotFound before any build,
+// or when a prune removed it.
+func (s *Store) Last() (v1.Descriptor, error) {
+	var desc v1.Descriptor
+	b, err := os.ReadFile(filepath.Join(s.root, "last.json"))
+	if os.IsNotExist(err) {
+		return desc, fmt.Errorf("%w: no build yet in %s", ErrNotFound, s.root)
+	}
+	if err != nil {
+		return desc, fmt.Errorf("store: %w", err)
+	}
+	if err := json.Unmarshal(b, &desc); err != nil {
+		return desc, fmt.Errorf("store: last.json: %w", err)
+	}
+	if !s.HasBlob(desc.Digest) {
+		return desc, fmt.Errorf("%w: the last build's image %s was pruned", ErrNotFound, desc.Digest)
+	}
+	return desc, nil
 }

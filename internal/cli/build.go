@@ -53,6 +53,7 @@ type buildFlags struct {
 	sbom        string
 	attest      []string
 	reproduce   bool
+	noLeaks     bool
 }
 
 func newBuildCmd(g *globals) *cobra.Command {
@@ -98,6 +99,7 @@ func newBuildCmd(g *globals) *cobra.Command {
 	fl.BoolVar(&f.check, "check", false, "run the Dockerfile checks (BuildKit's lint rules) and build nothing; shorthand for --call=check")
 	fl.StringVar(&f.call, "call", "build", "what to do: build, or check[,ignorestatus=true]")
 	fl.StringArrayVar(&f.ssh, "ssh", nil, "ssh agent or keys for RUN --mount=type=ssh: default|ID[=SOCKET|KEY[,KEY]]")
+	fl.BoolVar(&f.noLeaks, "no-leak-check", false, "do not check the image for toolchains, caches, VCS dirs and secrets that crossed a stage boundary")
 	fl.BoolVar(&f.reproduce, "reproducible", false, "set SOURCE_DATE_EPOCH (unless given) to the context's last git commit time, or 0: times in the image are fixed and layer mtimes clamped, so one commit builds to one digest")
 	fl.StringVar(&f.provenance, "provenance", "", "provenance attestation (accepted; not attached yet)")
 	fl.StringVar(&f.sbom, "sbom", "", "SBOM attestation (accepted; not attached yet)")
@@ -160,11 +162,15 @@ func runBuild(cmd *cobra.Command, g *globals, f *buildFlags, contextDir string) 
 			for _, s := range res.Summaries() {
 				display.(*progress.JSON).Write("summary", s)
 			}
+			for _, w := range rep.Leaks {
+				display.(*progress.JSON).Write("leak", w)
+			}
 		case mode != "quiet":
 			for _, s := range res.Summaries() {
 				writeSummary(g.stderr, s)
 			}
 			writeWarnings(g.stderr, res.Warnings)
+			writeLeaks(g.stderr, rep.Leaks)
 		}
 		return nil
 	})(cmd, nil)
@@ -316,6 +322,9 @@ func (f *buildFlags) solverOptions(g *globals, contextDir string) ([]solver.Opti
 	if f.reproduce {
 		opts = append(opts, solver.WithReproducible())
 	}
+	if f.noLeaks {
+		opts = append(opts, solver.WithoutLeakCheck())
+	}
 	return opts, nil
 }
 
@@ -348,6 +357,9 @@ func (f *buildFlags) exportOptions(g *globals) ([]export.Output, []export.Option
 	}
 	opts := []export.Option{export.WithTags(f.tags...), export.WithCompression(comp), export.WithAnnotations(annotations),
 		export.WithCacheTo(f.cacheTo...), export.WithStdout(g.stdout)}
+	if f.noLeaks {
+		opts = append(opts, export.WithoutLeakCheck())
+	}
 	return outs, opts, nil
 }
 

@@ -80,7 +80,7 @@ func Execute(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		return fmt.Errorf("%w (see %s --help)", err, c.CommandPath())
 	})
 	root.AddCommand(newBuildCmd(g), newImagesCmd(g), newTagCmd(g), newRmCmd(g), newPushCmd(g),
-		newSaveCmd(g), newLoadCmd(g), newImportCmd(g), newPruneCmd(g), newDuCmd(g), newVersionCmd())
+		newSaveCmd(g), newLoadCmd(g), newImportCmd(g), newPruneCmd(g), newDuCmd(g), newExplainCmd(g), newVersionCmd())
 	if err := root.ExecuteContext(ctx); err != nil {
 		if errors.Is(err, errCheckWarnings) {
 			return 1 // the warnings are the output

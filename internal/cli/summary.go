@@ -7,6 +7,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/kiln-build/kiln/explain"
 	"github.com/kiln-build/kiln/progress"
 	"github.com/kiln-build/kiln/solver"
 )
@@ -63,4 +64,21 @@ func writeWarnings(w io.Writer, ws []solver.LintWarning) {
 	for _, x := range ws {
 		fmt.Fprintf(w, " - %s\n", x.String())
 	}
+}
+
+// writeLeaks prints the leak warnings after a build: what crossed a stage
+// boundary that a final image should not carry.
+func writeLeaks(w io.Writer, ws []explain.Warning) {
+	if len(ws) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "\n %d leak %s (kiln explain --last shows the whole image):\n", len(ws), plural(len(ws), "warning", "warnings"))
+	explain.WriteWarnings(w, ws)
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }

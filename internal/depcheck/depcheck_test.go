@@ -28,12 +28,12 @@ var allowed = map[string][]string{
 	"snapshot/snapshottest": {"snapshot"},
 	"cache":                 {"snapshot", "store"},
 	"source":                {"archive", "copier", "dockerfile", "image", "plan", "progress", "snapshot", "store"},
-	"explain":               {"archive", "image", "progress", "store"},
-	"solver": {"archive", "buildcontext", "cache", "copier", "dockerfile", "image", "plan", "progress", "runtime",
+	"explain":               {"archive", "image", "plan", "progress", "store"},
+	"solver": {"archive", "buildcontext", "cache", "copier", "dockerfile", "explain", "image", "plan", "progress", "runtime",
 		"snapshot", "source", "store"},
-	"export": {"archive", "cache", "image", "progress", "snapshot", "solver", "source", "store"},
-	// the CLI parses flags, calls the library and renders: at most 5 kiln packages
-	"internal/cli":      {"cache", "export", "progress", "solver", "store"},
+	"export": {"archive", "cache", "explain", "image", "progress", "snapshot", "solver", "source", "store"},
+	// the CLI parses flags, calls the library and renders: at most 6 kiln packages
+	"internal/cli":      {"cache", "explain", "export", "progress", "solver", "store"},
 	"cmd/kiln":          {"internal/cli", "runtime"},
 	"examples/library":  {"export", "progress", "runtime", "solver", "store"},
 	"integration":       {"*"},
