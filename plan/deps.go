@@ -38,6 +38,7 @@ func (p *Plan) linkDeps(st *Stage, byName map[string]*Stage) error {
 				return p.errorf(c.Location(), "cannot copy from stage %q, it needs to be defined before current stage %q", from, st.Ref())
 			case dep != nil:
 				st.Deps = appendUnique(st.Deps, dep)
+				st.recordReads(c, dep, from)
 				if st.depLoc == nil {
 					st.depLoc = map[*Stage]any{}
 				}

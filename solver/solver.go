@@ -170,7 +170,7 @@ func newBuild(ctx context.Context, st *store.Store, o *options, p *plan.Plan) (*
 		return nil, err
 	}
 	idx := cache.Open(filepath.Join(st.Root(), "cache.db"))
-	b.layers = newLayerStore(st, sn, idx, remotes, o.sink)
+	b.layers = newLayerStore(st, sn, idx, remotes, o.sink, b.tmp)
 	b.sched = newScheduler(p, make(chan struct{}, o.jobs))
 	b.runner = newRunner(b.tmp, o.runtime, o.executor)
 	sopts := append([]source.Option{source.WithProgress(o.sink), source.WithNamedContexts(o.contexts)}, o.sources...)
