@@ -5,7 +5,8 @@
 #     sudo bench/run.sh            # ~35-45 min on 2 cores; writes bench/results/RESULTS.md + .png
 #
 # Environment: RUNS (default 5, runs per scenario and tool), NOOP_RUNS (default 10),
-#   ONLY="cold noop ..." (subset of scenarios), TOOLS="kiln docker buildkitd buildah",
+#   ONLY="cold noop ..." (subset of scenarios: cold noop edit par3 sleep2 debian1 copy10k large
+#   cachert editcache runoverhead), TOOLS="kiln docker buildkitd buildah",
 #   BENCH_DIR (scratch dir, default /tmp/kiln-bench), KILN_CONFORMANCE_STATE (the reference
 #   services' state, default /var/cache/kiln-conformance), SKIP_SETUP=1 (do not call
 #   conformance/setup.sh), SKIP_RUN_OVERHEAD=1, OUT (results dir).
@@ -98,6 +99,7 @@ TOOLS=${TOOLS:-kiln docker buildkitd buildah}
 case "${1:-}" in
   __cold) cold "$2" "$3"; exit ;;
   __edit) printf '// edit %s\n' "$(date +%s%N)" >> "$2/main.go"; exit ;;
+  __coldedit) cold "$2" "$3"; printf '// edit %s\n' "$(date +%s%N)" >> "$4/main.go"; exit ;;
   __gocache) rm -rf "$W/host-gocache"; exit ;;
   __noop) exit ;;
 esac
@@ -140,7 +142,7 @@ for b in $BASES; do
   mkdir -p "$C/warm-$b"; printf 'FROM %s/%s\nRUN echo warm-up > /warm-up\n' "$REG" "$b" > "$C/warm-$b/Dockerfile"
 done
 # the seed example, FROM rewritten to the local registry's golang image (same for every tool)
-for d in hello hello-noop hello-edit; do
+for d in hello hello-noop hello-edit hello-editc; do
   cp -r "$top/examples/hello" "$C/$d"
   sed -i "s|^FROM golang:1.22 |FROM $REG/golang:latest |" "$C/$d/Dockerfile"
 done
@@ -284,6 +286,26 @@ if want cachert; then log "scenario cachert: registry cache round trip (seed exa
     cold buildkitd golang
     $BUILDCTL build --progress plain --frontend dockerfile.v0 --local context="$C/hello" --local dockerfile="$C/hello" \
       --import-cache "type=registry,ref=$bkref" > "$W/logs/cachert-buildkitd-import.log" 2>&1
+  fi
+fi
+
+# a fresh CI runner's edit rebuild: the registry cache (mode=max) of a build of the unedited
+# source, a cold store (base present), one edited file. kiln's cache carries its automatic Go
+# build cache (docs/auto-cache.md); BuildKit cannot export cache mounts (moby/buildkit#1512).
+if want editcache; then log "scenario edit-cached: fresh store + registry cache (mode=max) + one edited file"
+  ref=$REG/bench/editcache; bkref=$REG/bench/bkeditcache
+  if [[ " $TOOLS " == *" kiln "* ]]; then
+    cold kiln golang
+    "$W/kiln" --root "$KSTORE" build --cache-to "type=registry,ref=$ref,mode=max" "$C/hello-editc" > "$W/logs/editcache-kiln-export.log" 2>&1
+    SCEN=editcache hf "editcache.kiln" "$self __coldedit kiln golang $C/hello-editc" "$RUNS" 0 \
+      "$(SCEN=editcache build_cmd kiln "$C/hello-editc" hello --cache-from "type=registry,ref=$ref")"
+  fi
+  if [[ " $TOOLS " == *" buildkitd "* ]]; then
+    cold buildkitd golang
+    $BUILDCTL build --frontend dockerfile.v0 --local context="$C/hello-editc" --local dockerfile="$C/hello-editc" \
+      --export-cache "type=registry,ref=$bkref,mode=max" > "$W/logs/editcache-buildkitd-export.log" 2>&1
+    hf "editcache.buildkitd" "$self __coldedit buildkitd golang $C/hello-editc" "$RUNS" 0 \
+      "$(build_cmd buildkitd "$C/hello-editc" hello --import-cache "type=registry,ref=$bkref")"
   fi
 fi
 

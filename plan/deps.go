@@ -16,6 +16,7 @@ func (p *Plan) linkDeps(st *Stage, byName map[string]*Stage) error {
 	}
 	if st.BaseStage != nil {
 		st.Deps = append(st.Deps, st.BaseStage)
+		p.recordTriggerReads(st, byName)
 	}
 	lex := shell.NewLex(p.File.EscapeToken)
 	for _, c := range st.Inst.Commands {

@@ -175,3 +175,20 @@ RUN --mount=from=builder,source=/etc/ssl,target=/ssl --mount=type=bind,from=tool
 		t.Error("FROM builder does not read all of builder")
 	}
 }
+
+func TestReadsOfOnbuildTriggers(t *testing.T) {
+	src := `FROM golang AS builder
+FROM scratch AS base
+ONBUILD COPY --from=builder /root/.cache /c
+FROM base
+COPY --from=builder /app /app
+`
+	p, err := mustPlan(t, src, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	paths, _ := p.Reads(p.StageByRef("builder"))
+	if strings.Join(paths, ",") != "/root/.cache,/app" {
+		t.Errorf("reads %v, want the trigger's and the COPY's", paths)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
+	"github.com/moby/buildkit/frontend/dockerfile/parser"
 )
 
 // A stage's files reach other stages in three ways: a later stage is
@@ -22,6 +23,14 @@ type stageRead struct {
 
 // recordReads notes what command c of st reads of dep (a --from source).
 func (st *Stage) recordReads(c instructions.Command, dep *Stage, from string) {
+	st.reads = append(st.reads, stageRead{dep: dep, paths: ReadPaths(c, from)})
+}
+
+// ReadPaths are the paths command c reads of the stage or image its
+// --from=from names: COPY sources and RUN --mount from= sources, made
+// absolute, each cut before its first variable or wildcard (to the
+// directory before it). Anything else reads "/".
+func ReadPaths(c instructions.Command, from string) []string {
 	var srcs []string
 	switch c := c.(type) {
 	case *instructions.CopyCommand:
@@ -42,11 +51,39 @@ func (st *Stage) recordReads(c instructions.Command, dep *Stage, from string) {
 	if len(srcs) == 0 {
 		srcs = []string{"/"} // read something: assume all of it
 	}
-	r := stageRead{dep: dep}
+	var out []string
 	for _, s := range srcs {
-		r.paths = append(r.paths, readPrefix(s))
+		out = append(out, readPrefix(s))
 	}
-	st.reads = append(st.reads, r)
+	return out
+}
+
+// recordTriggerReads notes what the ONBUILD triggers of st's base stage,
+// which run in st, read of other stages (an image's triggers are known
+// only when it is resolved: the solver checks those).
+func (p *Plan) recordTriggerReads(st *Stage, byName map[string]*Stage) {
+	if st.BaseStage == nil {
+		return
+	}
+	for _, c := range st.BaseStage.Inst.Commands {
+		ob, ok := c.(*instructions.OnbuildCommand)
+		if !ok {
+			continue
+		}
+		res, err := parser.Parse(strings.NewReader(ob.Expression))
+		if err != nil || len(res.AST.Children) != 1 {
+			continue // the solver reports it
+		}
+		tc, err := instructions.ParseCommand(res.AST.Children[0])
+		if err != nil {
+			continue
+		}
+		for _, from := range fromRefs(tc) {
+			if dep := p.stageRef(from, byName); dep != nil {
+				st.recordReads(tc, dep, from)
+			}
+		}
+	}
 }
 
 // rawMounts are a RUN's mounts with every field as written: planning
@@ -78,7 +115,8 @@ func readPrefix(src string) string {
 // Reads says what the stages this build runs (Order) read of st: whole
 // when one of them is FROM st, else the paths their COPY --from=st and
 // RUN --mount from=st read (absolute; a read of "/" reads everything).
-// ONBUILD triggers of base images are not known to the plan.
+// ONBUILD triggers of base stages count for the stage they run in; those
+// of base images are not known to the plan.
 func (p *Plan) Reads(st *Stage) (paths []string, whole bool) {
 	for _, c := range p.Order {
 		if c == st {

@@ -6,6 +6,7 @@ import (
 	"path"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/kiln-build/kiln/image"
 	"github.com/kiln-build/kiln/plan"
@@ -179,12 +180,80 @@ type autoState struct {
 	noted    bool            // the reason it gets none was shown
 }
 
-// autoRestart asks to run the stage again without a path an earlier RUN
+// autoTriggers are the reads of stages the plan cannot see: ONBUILD
+// triggers of base images that name a stage with --from, known when a
+// stage resolves its base. A stage claims a path here before it first
+// mounts it; a trigger that reads a path a stage already mounts fails the
+// build (rebuilding with --no-auto-cache works).
+type autoTriggers struct {
+	mu     sync.Mutex
+	reads  map[*plan.Stage][]string
+	active map[*plan.Stage][]string
+}
+
+func newAutoTriggers() *autoTriggers {
+	return &autoTriggers{reads: map[*plan.Stage][]string{}, active: map[*plan.Stage][]string{}}
+}
+
+// claim records that ps mounts p, unless a trigger reads it: then it
+// returns that read.
+func (t *autoTriggers) claim(ps *plan.Stage, p string) string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if r := readInside(t.reads[ps], p); r != "" {
+		return r
+	}
+	t.active[ps] = append(t.active[ps], p)
+	return ""
+}
+
+// read records that a trigger reads paths of ps.
+func (t *autoTriggers) read(ps *plan.Stage, paths []string) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, p := range t.active[ps] {
+		if r := readInside(paths, p); r != "" {
+			return fmt.Errorf("it reads %s of stage %s, where kiln already mounts an automatic cache (%s): build with --no-auto-cache", r, ps.Ref(), p)
+		}
+	}
+	t.reads[ps] = append(t.reads[ps], paths...)
+	return nil
+}
+
+// triggerReads records what an image's ONBUILD triggers read of stages.
+func (s *stage) triggerReads(cmds []instructions.Command) error {
+	for _, c := range cmds {
+		var froms []string
+		switch c := c.(type) {
+		case *instructions.CopyCommand:
+			froms = append(froms, c.From)
+		case *instructions.RunCommand:
+			for _, m := range instructions.GetMounts(c) {
+				froms = append(froms, m.From)
+			}
+		}
+		for _, from := range froms {
+			dep := s.plan.StageByRef(from)
+			if from == "" || dep == nil {
+				continue
+			}
+			if err := s.triggers.read(dep, plan.ReadPaths(c, from)); err != nil {
+				return s.errorf(s.ps.Inst.Location, "ONBUILD trigger %s of %s: %w", oneLine(c), s.ps.Base, err)
+			}
+		}
+	}
+	return nil
+}
+
+// autoRestart asks to run the stage again without paths an earlier RUN
 // mounted (rule 3).
-type autoRestart struct{ path, why string }
+type autoRestart struct {
+	paths []string
+	why   string
+}
 
 func (e *autoRestart) Error() string {
-	return fmt.Sprintf("auto cache: %s: the stage runs again without %s", e.why, e.path)
+	return fmt.Sprintf("auto cache: %s: the stage runs again without %s", e.why, strings.Join(e.paths, ", "))
 }
 
 // autoInit decides whether the stage may get automatic caches (rule 1);
@@ -235,8 +304,19 @@ func rootUser(spec string) bool {
 	return u == "" || u == "0" || u == "root"
 }
 
-// autoRun gives the paths a RUN with argv args mounts (rules 2 and 3), in
-// the order they became active; they go into its cache key.
+// runText is what rules 2 and 3 read of a RUN: its argv and its heredocs
+// (a #! heredoc runs as a file the argv only names).
+func runText(c *instructions.RunCommand, args []string) []string {
+	out := append([]string(nil), args...)
+	for _, f := range c.Files {
+		out = append(out, f.Data)
+	}
+	return out
+}
+
+// autoRun gives the paths a RUN with command text args (runText) mounts
+// (rules 2 and 3), in the order they became active; they go into its
+// cache key.
 func (s *stage) autoRun(args []string) []autoPath {
 	a := &s.auto
 	goRun := runsGo(s.env, args)
@@ -264,6 +344,11 @@ func (s *stage) autoRun(args []string) []autoPath {
 		}
 		if why := namesPath(env, args, k, p); why != "" {
 			a.excluded[p] = true
+			continue
+		}
+		if r := s.triggers.claim(s.ps, p); r != "" {
+			a.excluded[p] = true
+			progress.Notef(s.sink, "auto cache: not %s for stage %s%s: an ONBUILD trigger reads %s", p, s.label, s.ps.Ref(), r)
 			continue
 		}
 		a.active = append(a.active, autoPath{kind: k, path: p})
@@ -327,12 +412,13 @@ func (s *stage) autoWrites(c instructions.Command) error {
 		}
 		return path.Clean(p)
 	}
+	var re *autoRestart
 	for _, ap := range a.active {
 		var why string
 		switch c := c.(type) {
 		case *instructions.RunCommand:
 			if args, _, err := s.runArgs(c); err == nil {
-				why = namesPath(s.keyEnv(), args, ap.kind, ap.path)
+				why = namesPath(s.keyEnv(), runText(c, args), ap.kind, ap.path)
 			}
 		case *instructions.CopyCommand:
 			if d := abs(c.DestPath); within(d, ap.path) || within(ap.path, d) {
@@ -347,9 +433,16 @@ func (s *stage) autoWrites(c instructions.Command) error {
 				why = "WORKDIR " + d
 			}
 		}
-		if why != "" {
-			return &autoRestart{path: ap.path, why: why}
+		if why == "" {
+			continue
 		}
+		if re == nil {
+			re = &autoRestart{why: why}
+		}
+		re.paths = append(re.paths, ap.path)
+	}
+	if re != nil {
+		return re
 	}
 	return nil
 }

@@ -51,8 +51,18 @@ func (ls *layerStore) tmpDir() string { return ls.tmp }
 // it wrote (autoDirs.valid, fromRemote).
 func (ls *layerStore) lookup(ctx context.Context, key string) (image.Layer, bool) {
 	r, ok, err := ls.index.Get(key)
-	if err != nil || !ok || !ls.snaps.Exists(r.Snapshot) || !ls.auto.valid(r.Mounts) {
-		return ls.remoteLayer(ctx, key)
+	local := err == nil && ok && ls.snaps.Exists(r.Snapshot)
+	if !local || !ls.auto.valid(r.Mounts) {
+		l, ok := ls.remoteLayer(ctx, key)
+		if !ok || !local {
+			return l, ok
+		}
+		// the files are here; the remote cache brought the caches the
+		// step used back
+		ls.mu.Lock()
+		r.Mounts = ls.remoteMounts[key]
+		ls.mu.Unlock()
+		_ = ls.index.Put(key, r)
 	}
 	ls.auto.use(r.Mounts, false)
 	ls.snaps.Touch(r.Snapshot)

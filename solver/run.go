@@ -63,7 +63,7 @@ func (s *stage) runRun(ctx context.Context, c *instructions.RunCommand, step *pr
 		}
 		k.Add("mount", mk)
 	}
-	auto := s.autoRun(args)
+	auto := s.autoRun(runText(c, args))
 	if len(auto) > 0 {
 		k.Add("auto-cache", autoKey(auto))
 	}

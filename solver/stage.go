@@ -54,9 +54,9 @@ func (b *build) runStage(ctx context.Context, ps *plan.Stage) (*image.Image, err
 		if !errors.As(err, &re) {
 			return img, err
 		}
-		excluded = append(excluded, re.path)
+		excluded = append(excluded, re.paths...)
 		progress.Notef(b.sink, "auto cache: %s in stage %s%s, after a RUN used %s as a cache: running the stage again without it",
-			re.why, b.label, ps.Ref(), re.path)
+			re.why, b.label, ps.Ref(), strings.Join(re.paths, ", "))
 	}
 }
 
