@@ -3,6 +3,7 @@ package integration
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"io"
 	"io/fs"
 	"log"
@@ -270,5 +271,43 @@ func TestAutoCacheWhenOthersRead(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestAutoCacheConcurrentBuilds: two seed-example builds with other
+// sources at once on one store share the cold caches (the go command
+// locks within them) and both make the right program.
+func TestAutoCacheConcurrentBuilds(t *testing.T) {
+	needSetup(t)
+	if testing.Short() {
+		t.Skip("compiles Go programs in containers; skipped with -short")
+	}
+	root := golangStore(t)
+	var wg sync.WaitGroup
+	outs := make([]string, 2)
+	errs := make([]string, 2)
+	for i := range outs {
+		dir := seedCopy(t)
+		os.WriteFile(filepath.Join(dir, "main.go"), []byte(fmt.Sprintf("package main\n\nimport \"fmt\"\n\nfunc main() { fmt.Println(\"build %d\") }\n", i)), 0o644)
+		outs[i] = filepath.Join(t.TempDir(), "out")
+		wg.Add(1)
+		go func(i int, dir string) {
+			defer wg.Done()
+			if r := kilnIn(t, root, nil, "build", "--progress=plain", "-o", "type=local,dest="+outs[i], dir); r.code != 0 ||
+				!strings.Contains(r.stderr, "auto cache: builder:") {
+				errs[i] = r.stderr
+			}
+		}(i, dir)
+	}
+	wg.Wait()
+	for i := range outs {
+		if errs[i] != "" {
+			t.Errorf("build %d: %s", i, errs[i])
+			continue
+		}
+		got, err := exec.Command(filepath.Join(outs[i], "app")).CombinedOutput()
+		if want := fmt.Sprintf("build %d\n", i); err != nil || string(got) != want {
+			t.Errorf("build %d's app says %q (%v), want %q", i, got, err, want)
+		}
 	}
 }
