@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"github.com/kiln-build/kiln/cache"
 	"github.com/kiln-build/kiln/dockerfile"
@@ -16,6 +17,7 @@ import (
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 )
 
 // runRun executes a RUN instruction in a container on a fresh upper dir.
@@ -124,9 +126,21 @@ func (s *stage) runRun(ctx context.Context, c *instructions.RunCommand, step *pr
 	return nil
 }
 
+// exitError is a RUN whose process failed: code is its exit status, or -n
+// when signal n killed it (shown as BuildKit shows it, 128+n, and named).
 type exitError struct{ code int }
 
-func (e *exitError) Error() string { return fmt.Sprintf("exit code: %d", e.code) }
+func (e *exitError) Error() string {
+	if e.code >= 0 {
+		return fmt.Sprintf("exit code: %d", e.code)
+	}
+	sig := syscall.Signal(-e.code)
+	msg := fmt.Sprintf("exit code: %d (killed by signal %d, %s", 128-e.code, -e.code, unix.SignalName(sig))
+	if sig == syscall.SIGKILL {
+		msg += ": out of memory, or killed"
+	}
+	return msg + ")"
+}
 
 func (s *stage) runError(c *instructions.RunCommand, args []string, err error, tail *tailBuffer) error {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
@@ -135,12 +149,7 @@ func (s *stage) runError(c *instructions.RunCommand, args []string, err error, t
 	var ee *exitError
 	msg := err.Error()
 	if errors.As(err, &ee) {
-		msg = fmt.Sprintf("process %q did not complete successfully: exit code: %d", strings.Join(args, " "), ee.code)
-		if ee.code == 137 {
-			msg += " (killed: out of memory or SIGKILL)"
-		} else if ee.code > 128 {
-			msg += fmt.Sprintf(" (killed by signal %d)", ee.code-128)
-		}
+		msg = fmt.Sprintf("process %q did not complete successfully: %v", strings.Join(args, " "), ee)
 	}
 	if t := tail.String(); t != "" {
 		msg += "\n--- last lines of output ---\n" + t
