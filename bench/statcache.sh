@@ -8,6 +8,9 @@
 #     sudo SIZES=100000 bench/statcache.sh    # one size
 #     sudo KILN=/path/to/kiln bench/statcache.sh   # another build of kiln (say, main's)
 #
+# Then, with kiln built from this tree, the stat cache write alone (go test -bench
+# BenchmarkStatCacheFlush ./cache/: s-first, s-update).
+#
 # Environment: SIZES (file counts, default "100000 1000000"), BENCH_DIR (scratch, default
 # /tmp/kiln-bench-statcache, deleted at the start and the end), KILN (a kiln binary; default:
 # built from this tree). Prints one markdown row per size: wall seconds of the first build and
@@ -65,3 +68,11 @@ for n in $SIZES; do
   IFS='|' read -r s2 c2 r2 <<<"$(build)"
   echo "| $n | $s1 | $c1 | $s2 | $c2 | $((r2 / 1024)) |"
 done
+
+# the stat cache write alone (cache.BenchmarkStatCacheFlush: N new entries into an empty index,
+# then all N changed), for the sizes it has (10000, 100000, 1000000)
+if [ "$KILN" = "$W/kiln" ]; then
+  echo
+  (cd "$top" && go test -run '^$' -bench "BenchmarkStatCacheFlush/($(echo $SIZES | tr ' ' '|'))\$" -benchtime 1x \
+     -timeout 60m ./cache/ | grep '^Benchmark')
+fi

