@@ -16,6 +16,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/kiln-build/kiln/registry"
 	"github.com/kiln-build/kiln/store"
 )
 
@@ -192,7 +193,7 @@ func Push(ctx context.Context, st *store.Store, desc v1.Descriptor, refs []strin
 		if err != nil {
 			return fmt.Errorf("push %s: %w", r, err)
 		}
-		opts := []remote.Option{remote.WithContext(ctx), remote.WithAuthFromKeychain(kc)}
+		opts := registry.Remote(ctx, kc) // retries with backoff, stops on cancel
 		switch t := tagged.(type) {
 		case v1.ImageIndex:
 			err = remote.WriteIndex(ref, t, opts...)
