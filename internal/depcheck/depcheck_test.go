@@ -28,10 +28,11 @@ var allowed = map[string][]string{
 	"snapshot/snapshottest": {"snapshot"},
 	"cache":                 {"snapshot", "store"},
 	"source":                {"archive", "copier", "dockerfile", "image", "plan", "progress", "snapshot", "store"},
-	"explain":               {"archive", "image", "plan", "progress", "store"},
+	"attest":                {"store"},
+	"explain":               {"archive", "attest", "image", "plan", "progress", "store"},
 	"solver": {"archive", "buildcontext", "cache", "copier", "dockerfile", "explain", "image", "plan", "progress", "runtime",
 		"snapshot", "source", "store"},
-	"export": {"archive", "cache", "explain", "image", "progress", "snapshot", "solver", "source", "store"},
+	"export": {"archive", "attest", "cache", "explain", "image", "progress", "snapshot", "solver", "source", "store"},
 	// the CLI parses flags, calls the library and renders: at most 6 kiln packages
 	"internal/cli":      {"cache", "explain", "export", "progress", "solver", "store"},
 	"cmd/kiln":          {"internal/cli", "runtime"},
