@@ -251,9 +251,9 @@ func (c *Catalog) Packages() []Package {
 		case f.bi != nil:
 			out = append(out, goPackages(p, f.bi)...)
 		case p == dpkgStatus || strings.HasPrefix(p, dpkgStatusDir):
-			out = append(out, dpkgPackages(p, f.data, distro)...)
+			out = append(out, dpkgDB.packages(p, f.data, distro)...)
 		case isAPKDB(p):
-			out = append(out, apkPackages(p, f.data, distro)...)
+			out = append(out, apkDB.packages(p, f.data, distro)...)
 		}
 	}
 	sort.SliceStable(out, func(i, j int) bool {

@@ -250,7 +250,7 @@ func FuzzPackageDatabases(f *testing.F) {
 	f.Add([]byte("P:a\nV:1\nA:x86_64\no:b\n\nP:\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		d := parseOSRelease(data)
-		for _, p := range append(dpkgPackages("/s", data, d), apkPackages("/a", data, d)...) {
+		for _, p := range append(dpkgDB.packages("/s", data, d), apkDB.packages("/a", data, d)...) {
 			if p.Name == "" || p.Version == "" || !strings.HasPrefix(p.PURL, "pkg:") {
 				t.Fatalf("package %+v", p)
 			}

@@ -77,42 +77,43 @@ func paragraphs(data []byte, sep string) []map[string]string {
 	return out
 }
 
-// dpkgPackages reads dpkg's status file (or a distroless status.d file):
-// the packages whose status says installed.
-func dpkgPackages(loc string, data []byte, d distro) []Package {
-	var out []Package
-	for _, f := range paragraphs(data, ": ") {
-		name, version := f["Package"], f["Version"]
-		if name == "" || version == "" {
-			continue
-		}
-		if st, ok := f["Status"]; ok && !strings.HasSuffix(st, " installed") {
-			continue // removed, half-installed, config-files only
-		}
-		p := Package{Type: "deb", Name: name, Version: version, Arch: f["Architecture"], Supplier: f["Maintainer"], Location: loc}
-		if src, _, _ := strings.Cut(f["Source"], " "); src != "" && src != name {
-			p.Source = src // "Source: glibc (2.36-9)" names the source and its version
-		}
-		p.PURL = purl("deb", d.namespace("debian"), name, version, qualifier{"arch", p.Arch},
-			qualifier{"distro", d.qualifier()}, qualifier{"upstream", p.Source})
-		out = append(out, p)
-	}
-	return out
+// database names the fields of a package database: dpkg's status file
+// (or a distroless status.d file) and apk's installed database.
+type database struct {
+	typ, sep, namespace                          string // purl type, field separator, default purl namespace
+	name, version, arch, supplier, license, from string // field names; from: the source package
+	// status, when set, is the field that must end in " installed"
+	// (dpkg keeps removed and half-installed packages too)
+	status string
 }
 
-// apkPackages reads apk's installed database.
-func apkPackages(loc string, data []byte, d distro) []Package {
+var (
+	dpkgDB = database{typ: "deb", sep: ": ", namespace: "debian", name: "Package", version: "Version", arch: "Architecture",
+		supplier: "Maintainer", from: "Source", status: "Status"}
+	apkDB = database{typ: "apk", sep: ":", namespace: "alpine", name: "P", version: "V", arch: "A", supplier: "m",
+		license: "L", from: "o"}
+)
+
+// packages reads the installed packages of the database's file at loc.
+func (db database) packages(loc string, data []byte, d distro) []Package {
 	var out []Package
-	for _, f := range paragraphs(data, ":") {
-		name, version := f["P"], f["V"]
+	for _, f := range paragraphs(data, db.sep) {
+		name, version := f[db.name], f[db.version]
 		if name == "" || version == "" {
 			continue
 		}
-		p := Package{Type: "apk", Name: name, Version: version, Arch: f["A"], Supplier: f["m"], License: f["L"], Location: loc}
-		if o := f["o"]; o != "" && o != name {
-			p.Source = o
+		if st, ok := f[db.status]; ok && db.status != "" && !strings.HasSuffix(st, " installed") {
+			continue // removed, half-installed, config-files only
 		}
-		p.PURL = purl("apk", d.namespace("alpine"), name, version, qualifier{"arch", p.Arch},
+		p := Package{Type: db.typ, Name: name, Version: version, Arch: f[db.arch], Supplier: f[db.supplier], Location: loc}
+		if db.license != "" {
+			p.License = f[db.license]
+		}
+		// dpkg's "Source: glibc (2.36-9)" names the source and its version
+		if src, _, _ := strings.Cut(f[db.from], " "); src != "" && src != name {
+			p.Source = src
+		}
+		p.PURL = purl(db.typ, d.namespace(db.namespace), name, version, qualifier{"arch", p.Arch},
 			qualifier{"distro", d.qualifier()}, qualifier{"upstream", p.Source})
 		out = append(out, p)
 	}

@@ -270,14 +270,18 @@ func diffPaths(a, b []string) (onlyA, onlyB []string) {
 		}
 		return m
 	}
-	ma, mb := in(a), in(b)
-	for p := range ma {
-		if !mb[p] {
+	return diffSets(in(a), in(b))
+}
+
+// diffSets lists, sorted, what only a holds and what only b holds.
+func diffSets(a, b map[string]bool) (onlyA, onlyB []string) {
+	for p := range a {
+		if !b[p] {
 			onlyA = append(onlyA, p)
 		}
 	}
-	for p := range mb {
-		if !ma[p] {
+	for p := range b {
+		if !a[p] {
 			onlyB = append(onlyB, p)
 		}
 	}

@@ -114,6 +114,12 @@ func (w *writer) attachIndex(ctx context.Context, names []string) error {
 		atts = append(atts, d)
 	}
 	idx.Manifests = append(idx.Manifests, atts...) // after every image, as BuildKit
+	return w.putIndex(idx)                         // as BuildKit: an attested image is named by its index
+}
+
+// putIndex stores idx and makes it the image the outputs get, named (its
+// image ID) by its digest.
+func (w *writer) putIndex(idx v1.IndexManifest) error {
 	raw, err := json.Marshal(idx)
 	if err != nil {
 		return err
@@ -124,7 +130,7 @@ func (w *writer) attachIndex(ctx context.Context, names []string) error {
 	}
 	w.rep.Manifest = v1.Descriptor{MediaType: types.OCIImageIndex, Digest: d, Size: int64(len(raw)),
 		Annotations: w.o.annotations["index-descriptor"]}
-	w.rep.ImageID = d.String() // as BuildKit: an attested image is named by its index
+	w.rep.ImageID = d.String()
 	return nil
 }
 

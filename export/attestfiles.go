@@ -75,30 +75,33 @@ type attestationFile struct {
 	data []byte
 }
 
-// files makes the statement files of pr's output once every entry was
-// seen.
-func (w *writer) attestationFiles(pr *solver.Result, rw *rootfsWalk, vcs map[string]string) ([]attestationFile, error) {
+// writeAttestationFiles makes the statement files of pr's output once
+// rw saw every entry, and gives each to put with its mtime.
+func (w *writer) writeAttestationFiles(pr *solver.Result, rw *rootfsWalk, vcs map[string]string,
+	put func(f attestationFile, mtime time.Time) error) error {
 	if rw.done != nil {
 		rw.done()
 	}
 	names, _ := w.attestNames([]Output{{Type: "image"}})
 	stmts, err := w.makeStatements(pr, rw.cat, nil, names, v1.Descriptor{}, rw.subjects, vcs, false)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	var out []attestationFile
+	t := fileTime(pr)
 	for _, s := range stmts {
 		data, err := json.MarshalIndent(s, "", "  ")
 		if err != nil {
-			return nil, err
+			return err
 		}
 		name := "sbom.spdx.json"
 		if s.PredicateType == attest.PredicateSLSA1 {
 			name = w.o.attest.Provenance.Filename
 		}
-		out = append(out, attestationFile{name, data})
+		if err := put(attestationFile{name, data}, t); err != nil {
+			return err
+		}
 	}
-	return out, nil
+	return nil
 }
 
 // fileTime is the statement files' mtime: SOURCE_DATE_EPOCH, else now.
@@ -148,21 +151,13 @@ func (w *writer) attestDir(ctx context.Context, pr *solver.Result, dir string, v
 	if err != nil {
 		return err
 	}
-	files, err := w.attestationFiles(pr, rw, vcs)
-	if err != nil {
-		return err
-	}
-	t := fileTime(pr)
-	for _, f := range files {
+	return w.writeAttestationFiles(pr, rw, vcs, func(f attestationFile, t time.Time) error {
 		p := filepath.Join(dir, f.name)
 		if err := os.WriteFile(p, f.data, 0o600); err != nil {
 			return err
 		}
-		if err := os.Chtimes(p, t, t); err != nil {
-			return err
-		}
-	}
-	return nil
+		return os.Chtimes(p, t, t)
+	})
 }
 
 // tarRootfs copies pr's flat root filesystem tar into tw under prefix
@@ -183,21 +178,14 @@ func (w *writer) tarRootfs(ctx context.Context, pr *solver.Result, tw *tar.Write
 	if err != nil || rw == nil {
 		return err
 	}
-	files, err := w.attestationFiles(pr, rw, vcs)
-	if err != nil {
-		return err
-	}
-	t := fileTime(pr)
-	for _, f := range files {
+	return w.writeAttestationFiles(pr, rw, vcs, func(f attestationFile, t time.Time) error {
 		h := &tar.Header{Name: prefix + f.name, Mode: 0o600, Size: int64(len(f.data)), Typeflag: tar.TypeReg, ModTime: t}
 		if err := tw.WriteHeader(h); err != nil {
 			return err
 		}
-		if _, err := tw.Write(f.data); err != nil {
-			return err
-		}
-	}
-	return nil
+		_, err := tw.Write(f.data)
+		return err
+	})
 }
 
 // local writes the image's files into dest (a directory per platform for

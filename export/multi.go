@@ -3,7 +3,6 @@ package export
 import (
 	"archive/tar"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -49,18 +48,7 @@ func (w *writer) commitIndex(ctx context.Context, clamp *time.Time) error {
 			d.Annotations = w.o.annotations["manifest-descriptor"]
 			idx.Manifests = append(idx.Manifests, d)
 		}
-		raw, err := json.Marshal(idx)
-		if err != nil {
-			return err
-		}
-		d, err := w.st.WriteBlobBytes(raw)
-		if err != nil {
-			return err
-		}
-		w.rep.Manifest = v1.Descriptor{MediaType: types.OCIImageIndex, Digest: d, Size: int64(len(raw)),
-			Annotations: w.o.annotations["index-descriptor"]}
-		w.rep.ImageID = d.String() // as buildx: a multi-platform image is named by its index
-		return nil
+		return w.putIndex(idx) // as buildx: a multi-platform image is named by its index
 	}()
 	step.Done(err)
 	w.committed = err == nil
