@@ -30,17 +30,16 @@ type AttestFlags struct {
 	Provenance string   // --provenance true|false|mode=min|max,…
 }
 
-// WithAttestations attaches the attestations the flags ask for (none by
+// ParseAttestations reads the attestation flags, so that a mistake in
+// them is reported before the build rather than after it.
+func ParseAttestations(f AttestFlags) (attest.Spec, error) {
+	return attest.ParseFlags(f.Attest, f.SBOM, f.Provenance)
+}
+
+// WithAttestations attaches the attestations spec asks for (none by
 // default).
-func WithAttestations(f AttestFlags) Option {
-	return func(o *options) error {
-		spec, err := attest.ParseFlags(f.Attest, f.SBOM, f.Provenance)
-		if err != nil {
-			return err
-		}
-		o.attest = spec
-		return nil
-	}
+func WithAttestations(spec attest.Spec) Option {
+	return func(o *options) error { o.attest = spec; return nil }
 }
 
 // attestNames are the names the statements' subjects take: every name

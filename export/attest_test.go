@@ -21,7 +21,15 @@ import (
 	"github.com/kiln-build/kiln/store"
 )
 
-var both = export.WithAttestations(export.AttestFlags{SBOM: "true", Provenance: "mode=max"})
+var both = withAttestations(export.AttestFlags{SBOM: "true", Provenance: "mode=max"})
+
+func withAttestations(f export.AttestFlags) export.Option {
+	spec, err := export.ParseAttestations(f)
+	if err != nil {
+		panic(err)
+	}
+	return export.WithAttestations(spec)
+}
 
 // readIndex reads the index desc names, with its images and attestation
 // manifests apart.
@@ -145,7 +153,7 @@ func TestAttestationsNotAskedForChangeNothing(t *testing.T) {
 	res := f.build()
 	for _, flags := range []export.AttestFlags{{}, {SBOM: "false", Provenance: "false"}} {
 		rep, err := export.Write(context.Background(), f.st, res, []export.Output{{Type: "image"}}, export.WithTags("app:1"),
-			export.WithAttestations(flags))
+			withAttestations(flags))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -265,7 +273,7 @@ func TestAttestationFiles(t *testing.T) {
 
 	// an inline-only provenance stays out of files
 	out2 := t.TempDir()
-	inline := export.WithAttestations(export.AttestFlags{Provenance: "mode=min,inline-only=true"})
+	inline := withAttestations(export.AttestFlags{Provenance: "mode=min,inline-only=true"})
 	if _, err := export.Write(context.Background(), f.st, res, []export.Output{{Type: "local", Dest: out2}}, inline); err != nil {
 		t.Fatal(err)
 	}
@@ -307,9 +315,23 @@ func keys(m map[string][]byte) []string {
 func TestAttestationsMultiPlatform(t *testing.T) {
 	f := newFixture(t, "FROM scratch\nCOPY src.txt /src.txt\n")
 	res := f.build(solver.WithPlatforms("linux/amd64,linux/arm64"))
-	rep, err := export.Write(context.Background(), f.st, res, []export.Output{{Type: "image"}}, export.WithTags("app:4"), both)
+	out := t.TempDir()
+	outs := []export.Output{{Type: "image"}, {Type: "local", Dest: filepath.Join(out, "local")}, {Type: "tar", Dest: filepath.Join(out, "flat.tar")}}
+	rep, err := export.Write(context.Background(), f.st, res, outs, export.WithTags("app:4"), both)
 	if err != nil {
 		t.Fatal(err)
+	}
+	// files: each platform's directory has its statements
+	flat := tarFiles(t, filepath.Join(out, "flat.tar"), ".json")
+	for _, p := range []string{"linux_amd64", "linux_arm64"} {
+		for _, n := range []string{"sbom.spdx.json", "provenance.json"} {
+			if _, err := os.Stat(filepath.Join(out, "local", p, n)); err != nil {
+				t.Errorf("local output: %v", err)
+			}
+			if flat[p+"/"+n] == nil {
+				t.Errorf("tar output lacks %s/%s: %v", p, n, keys(flat))
+			}
+		}
 	}
 	imgs, atts := readIndex(t, f.st, rep.Manifest.Digest)
 	if len(imgs) != 2 || len(atts) != 2 {

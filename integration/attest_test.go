@@ -266,7 +266,7 @@ func checkProvenance(t *testing.T, s map[string]any) {
 }
 
 // TestAttestationsOptional: without the flags an image is its manifest,
-// as before; a local output with --sbom gets sbom.spdx.json beside the
+// as before; a wrong flag fails before the build; a local output with --sbom gets sbom.spdx.json beside the
 // files; with SOURCE_DATE_EPOCH two fresh stores building two checkouts
 // give one index digest with both attestations.
 func TestAttestationsOptional(t *testing.T) {
@@ -278,6 +278,12 @@ func TestAttestationsOptional(t *testing.T) {
 	st.Close()
 	if err != nil || desc.MediaType.IsIndex() {
 		t.Errorf("without attestation flags: %v (%v), want an image manifest", desc.MediaType, err)
+	}
+
+	// a mistake in the flags stops the build before it starts
+	if r := kiln(t, "build", "--progress=plain", "--provenance=mode=most", dir); r.code == 0 ||
+		!strings.Contains(r.stderr, "mode=most: want min or max") || strings.Contains(r.stderr, "RUN rm") {
+		t.Errorf("--provenance=mode=most: exit %d\n%s", r.code, r.stderr)
 	}
 
 	local := filepath.Join(t.TempDir(), "rootfs")

@@ -346,9 +346,12 @@ func (f *buildFlags) exportOptions(g *globals) ([]export.Output, []export.Option
 	if err != nil {
 		return nil, nil, err
 	}
+	attestations, err := export.ParseAttestations(export.AttestFlags{Attest: f.attest, SBOM: f.sbom, Provenance: f.provenance})
+	if err != nil {
+		return nil, nil, err
+	}
 	opts := []export.Option{export.WithTags(f.tags...), export.WithCompression(comp), export.WithAnnotations(annotations),
-		export.WithCacheTo(f.cacheTo...), export.WithStdout(g.stdout),
-		export.WithAttestations(export.AttestFlags{Attest: f.attest, SBOM: f.sbom, Provenance: f.provenance})}
+		export.WithCacheTo(f.cacheTo...), export.WithStdout(g.stdout), export.WithAttestations(attestations)}
 	if f.noLeaks {
 		opts = append(opts, export.WithoutLeakCheck())
 	}
