@@ -257,3 +257,17 @@ func FuzzPackageDatabases(f *testing.F) {
 		}
 	})
 }
+
+// TestCatalogGoToolchainCommand: the Go distribution's own commands (its
+// gofmt here) are of the Go version that built them.
+func TestCatalogGoToolchainCommand(t *testing.T) {
+	gofmt, err := os.ReadFile(filepath.Join(runtime.GOROOT(), "bin", "gofmt"))
+	if err != nil {
+		t.Skipf("no gofmt in GOROOT: %v", err)
+	}
+	got := catalogLayers(t, layerTar(t, entry{name: "usr/local/go/bin/gofmt", mode: 0o755, body: gofmt}))
+	v := strings.TrimPrefix(runtime.Version(), "go")
+	if len(got) == 0 || got[0].Name != "cmd/gofmt" || got[0].Version != runtime.Version() || got[0].PURL != "pkg:golang/cmd/gofmt@"+v {
+		t.Errorf("got\n%s", purls(got))
+	}
+}

@@ -130,7 +130,13 @@ func goPackages(loc string, bi *buildinfo.BuildInfo) []Package {
 	if main == "" {
 		return nil
 	}
-	out := []Package{goPackage(loc, main, bi.Main.Version, "")}
+	mainPkg := goPackage(loc, main, bi.Main.Version, "")
+	if goV, ok := strings.CutPrefix(bi.GoVersion, "go"); ok && mainPkg.Version == "" && strings.HasPrefix(main, "cmd/") {
+		// the Go distribution's own commands are of its version
+		goV, _, _ = strings.Cut(goV, " ")
+		mainPkg.Version, mainPkg.PURL = "go"+goV, purl("golang", "cmd", strings.TrimPrefix(main, "cmd/"), goV)
+	}
+	out := []Package{mainPkg}
 	for _, m := range bi.Deps {
 		if m.Replace != nil {
 			m = m.Replace
