@@ -81,9 +81,16 @@ func TestAttestedImage(t *testing.T) {
 		}
 	}
 
-	// Check reads the image, not the attestation manifest
-	if _, err := Check(context.Background(), st, idx); err != nil {
-		t.Errorf("Check on an attested image: %v", err)
+	// Check reads the image, not the attestation manifest, and its
+	// warnings name no platform: the image has one
+	ws, err := Check(context.Background(), st, idx)
+	if err != nil || len(ws) == 0 {
+		t.Errorf("Check on an attested image: %v, %v", ws, err)
+	}
+	for _, w := range ws {
+		if w.Platform != "" {
+			t.Errorf("warning %s names the platform %q", w.Rule, w.Platform)
+		}
 	}
 	// the image ID (config digest) finds the image inside the index
 	m, _ := readManifest(st, d)

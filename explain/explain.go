@@ -180,7 +180,7 @@ func Check(ctx context.Context, st *store.Store, manifest v1.Hash, opts ...Optio
 		if err != nil {
 			return nil, err
 		}
-		if isIndex {
+		if isIndex && len(imgs) > 1 { // (an attested image is an index of one)
 			all = mergePlatform(all, ws, im.platform)
 		} else {
 			all = append(all, ws...)
