@@ -145,7 +145,12 @@ func putBlob(tw *tar.Writer, st *store.Store, d v1.Hash) error {
 }
 
 // DockerArchive writes the image as a `docker load` tarball tagged with names.
+// An image with attestations (an index of one image) gives that image.
 func DockerArchive(st *store.Store, desc v1.Descriptor, names []string, w io.Writer) error {
+	desc, err := dockerImage(st, desc)
+	if err != nil {
+		return err
+	}
 	img, err := st.Image(desc.Digest)
 	if err != nil {
 		return err
