@@ -187,7 +187,7 @@ func TestPushPullLocal(t *testing.T) {
 	if !ok || m.Blob.Digest != md || m.Bytes != 11 {
 		t.Fatalf("mount %+v %v", m, ok)
 	}
-	mrc, err := r.FetchBlob(m.Blob.Digest)
+	mrc, err := r.FetchBlob(m.Blob)
 	if err != nil {
 		t.Fatal(err)
 	}

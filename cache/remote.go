@@ -18,6 +18,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/partial"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/kiln-build/kiln/registry"
 	"github.com/kiln-build/kiln/store"
 )
 
@@ -140,7 +141,7 @@ func Push(ctx context.Context, sp Spec, records []Exported, mounts []Mount, src 
 	if err != nil {
 		return fmt.Errorf("--cache-to ref=%s: %w", sp.Ref, err)
 	}
-	if err := remote.Write(ref, img, remote.WithContext(ctx), remote.WithAuthFromKeychain(authn.DefaultKeychain)); err != nil {
+	if err := remote.Write(ref, img, registry.Remote(ctx, authn.DefaultKeychain)...); err != nil {
 		return fmt.Errorf("--cache-to %s: %w", sp.Ref, err)
 	}
 	return nil
@@ -156,10 +157,15 @@ type Remote struct {
 	img     v1.Image
 	records map[string]Exported
 	mounts  map[string]Mount
+	ctx     context.Context // Pull's: the image's requests are bound to it already
+	opts    []registry.Option
 }
 
-// Pull reads the cache records of sp (not the blobs).
-func Pull(ctx context.Context, sp Spec) (*Remote, error) {
+// Pull reads the cache records of sp (not the blobs). Registry requests
+// are retried as registry.Remote and registry.Retry say (opts change the
+// backoff or the transport); ctx also bounds the blob fetches of the
+// Remote returned.
+func Pull(ctx context.Context, sp Spec, opts ...registry.Option) (*Remote, error) {
 	var img v1.Image
 	var err error
 	if sp.Type == "local" {
@@ -167,7 +173,15 @@ func Pull(ctx context.Context, sp Spec) (*Remote, error) {
 	} else {
 		var ref name.Reference
 		if ref, err = name.ParseReference(sp.Ref); err == nil {
-			img, err = remote.Image(ref, remote.WithContext(ctx), remote.WithAuthFromKeychain(authn.DefaultKeychain))
+			err = registry.Retry(ctx, func() error {
+				// a new remote.Image each time: one keeps a config read halfway
+				i, err := remote.Image(ref, registry.Remote(ctx, authn.DefaultKeychain, opts...)...)
+				if err == nil {
+					_, err = i.RawConfigFile()
+				}
+				img = i
+				return err
+			}, opts...)
 		}
 	}
 	if err != nil {
@@ -181,7 +195,7 @@ func Pull(ctx context.Context, sp Spec) (*Remote, error) {
 	if err := json.Unmarshal(raw, &cfg); err != nil {
 		return nil, fmt.Errorf("--cache-from: not a kiln cache: %w", err)
 	}
-	r := &Remote{img: img, records: map[string]Exported{}, mounts: map[string]Mount{}}
+	r := &Remote{img: img, records: map[string]Exported{}, mounts: map[string]Mount{}, ctx: ctx, opts: opts}
 	for _, rec := range cfg.Records {
 		r.records[rec.Key] = rec
 	}
@@ -216,18 +230,38 @@ func (r *Remote) Mount(id string) (Mount, bool) {
 	return m, ok
 }
 
-// Fetch opens a record's compressed blob.
+// Fetch opens a record's compressed blob. Transfers cut short are resumed
+// (registry.Open); content that does not match the record's digest fails
+// reading with an error matching store.ErrDigest. FetchTo also refetches
+// a blob that arrived corrupt.
 func (r *Remote) Fetch(rec Exported) (io.ReadCloser, error) {
-	return r.FetchBlob(rec.Blob.Digest)
+	return r.FetchBlob(rec.Blob)
 }
 
-// FetchBlob opens a compressed blob of the cache (a record's or a mount's).
-func (r *Remote) FetchBlob(d v1.Hash) (io.ReadCloser, error) {
-	l, err := r.img.LayerByDigest(d)
+// FetchBlob opens a compressed blob of the cache (a record's or a
+// mount's), as Fetch.
+func (r *Remote) FetchBlob(d v1.Descriptor) (io.ReadCloser, error) {
+	l, err := r.img.LayerByDigest(d.Digest)
 	if err != nil {
 		return nil, err
 	}
-	return l.Compressed()
+	return registry.Open(r.ctx, d, l.Compressed, r.opts...), nil
+}
+
+// FetchTo copies a record's compressed blob into st, unless st has it:
+// retried, verified and refetched when corrupt (registry.Fetch); a blob
+// that never matches its digest is not stored.
+func (r *Remote) FetchTo(ctx context.Context, st *store.Store, rec Exported) error {
+	return r.FetchBlobTo(ctx, st, rec.Blob)
+}
+
+// FetchBlobTo is FetchTo for any blob of the cache (a mount's).
+func (r *Remote) FetchBlobTo(ctx context.Context, st *store.Store, d v1.Descriptor) error {
+	l, err := r.img.LayerByDigest(d.Digest)
+	if err != nil {
+		return err
+	}
+	return registry.Fetch(ctx, st, d, l.Compressed, r.opts...)
 }
 
 // artifact is the cache manifest being pushed.

@@ -15,7 +15,7 @@ import (
 // default may use earlier ones, and a --build-arg overrides it.
 func (p *Plan) resolveGlobals() error {
 	p.Global = AutoArgs(p.Platform, p.BuildPlatform)
-	lex := shell.NewLex(p.File.EscapeToken)
+	lex := dockerfile.NewLex(p.File.EscapeToken)
 	for _, a := range p.File.MetaArgs {
 		for _, kv := range a.Args {
 			if v, ok := p.BuildArgs[kv.Key]; ok {

@@ -90,7 +90,7 @@ func New(f *dockerfile.File, opts Options) (*Plan, error) {
 	if err := p.checkEpoch(); err != nil {
 		return nil, err
 	}
-	lex := shell.NewLex(f.EscapeToken)
+	lex := dockerfile.NewLex(f.EscapeToken)
 	byName := map[string]*Stage{}
 	for i := range f.Stages {
 		st := &Stage{Index: i, Name: strings.ToLower(f.Stages[i].Name), Inst: &f.Stages[i]}
@@ -227,7 +227,7 @@ func cyclePath(path []*Stage) string {
 
 // stagePlatform sets the stage's platform: FROM --platform (expanded
 // against the global ARGs, such as $BUILDPLATFORM), else the target's.
-func (p *Plan) stagePlatform(lex *shell.Lex, st *Stage) error {
+func (p *Plan) stagePlatform(lex *dockerfile.Lex, st *Stage) error {
 	st.Platform = p.Platform
 	if st.Inst.Platform == "" {
 		return nil

@@ -206,14 +206,8 @@ func (ad *autoDirs) restore(ctx context.Context, id string, r *cache.Remote, m c
 // merge fetches m's blob, extracts it next to dir and merges it in.
 func (ad *autoDirs) merge(ctx context.Context, r *cache.Remote, m cache.Mount, dir string) error {
 	if !ad.st.HasBlob(m.Blob.Digest) {
-		rc, err := r.FetchBlob(m.Blob.Digest)
-		if err != nil {
-			return err
-		}
 		progress.Notef(ad.sink, "auto cache: importing %s (%s)", m.ID, progress.Size(m.Bytes))
-		_, _, err = ad.st.WriteBlob(rc, m.Blob.Digest)
-		rc.Close()
-		if err != nil {
+		if err := r.FetchBlobTo(ctx, ad.st, m.Blob); err != nil {
 			return err
 		}
 	}
@@ -382,16 +376,8 @@ func (r *Result) exportAutoCache(ctx context.Context, ad *autoDirs, id string, u
 			if u.restored != nil {
 				m = *u.restored
 			}
-			if !ad.st.HasBlob(m.Blob.Digest) {
-				rc, err := rm.FetchBlob(m.Blob.Digest)
-				if err != nil {
-					return nil, "", err
-				}
-				_, _, err = ad.st.WriteBlob(rc, m.Blob.Digest)
-				rc.Close()
-				if err != nil {
-					return nil, "", err
-				}
+			if err := rm.FetchBlobTo(ctx, ad.st, m.Blob); err != nil {
+				return nil, "", err
 			}
 			return &m, "", nil
 		}

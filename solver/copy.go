@@ -13,6 +13,7 @@ import (
 	"github.com/kiln-build/kiln/copier"
 	"github.com/kiln-build/kiln/source"
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
+	"github.com/opencontainers/go-digest"
 )
 
 // copyJob is one COPY or ADD, normalised.
@@ -53,6 +54,9 @@ func (s *stage) runAdd(ctx context.Context, c *instructions.AddCommand) error {
 		return s.errorf(c.Location(), "ADD --keep-git-dir is only for git sources")
 	}
 	if c.Checksum != "" {
+		if _, err := digest.Parse(c.Checksum); err != nil { // as BuildKit, before any download
+			return s.errorf(c.Location(), "ADD --checksum=%s: %v (want ALGORITHM:HEX, e.g. sha256:…)", c.Checksum, err)
+		}
 		for _, src := range c.SourcePaths {
 			if !isURL(src) {
 				return s.errorf(c.Location(), "ADD --checksum is only supported for HTTP(S) and git sources, not %s", src)

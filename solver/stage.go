@@ -33,7 +33,7 @@ type stage struct {
 	// args are the ARGs declared so far (shown in RUN history).
 	args   []instructions.KeyValuePairOptional
 	cmdSet bool
-	lex    *shell.Lex
+	lex    *dockerfile.Lex
 	// key is the cache key of the stage's state so far: its base, then
 	// each step that made a layer.
 	key    string
@@ -63,7 +63,7 @@ func (b *build) runStage(ctx context.Context, ps *plan.Stage) (*image.Image, err
 func (b *build) runStageOnce(ctx context.Context, ps *plan.Stage, excluded []string) (*image.Image, error) {
 	r := b.sched.result(ps)
 	r.stats = StageStats{}
-	s := &stage{build: b, ps: ps, file: b.plan.File.Name, lex: shell.NewLex(b.plan.File.EscapeToken), stats: &r.stats}
+	s := &stage{build: b, ps: ps, file: b.plan.File.Name, lex: dockerfile.NewLex(b.plan.File.EscapeToken), stats: &r.stats}
 	if t, ok := b.plan.Epoch(); ok {
 		s.epoch = &t
 	}
@@ -296,7 +296,7 @@ func (s *stage) expandWord(word string) (string, error) {
 }
 
 func (s *stage) expandRaw(word string) (string, error) {
-	lex := shell.NewLex('\\')
+	lex := dockerfile.NewLex('\\')
 	lex.SkipProcessQuotes = true
 	out, _, err := lex.ProcessWord(word, shell.EnvsFromSlice(s.env))
 	return out, err
