@@ -211,7 +211,7 @@ func (s *stage) copyKey(ctx context.Context, j copyJob, dest string) (string, er
 		if s.files == nil {
 			return "", errNoContext
 		}
-		sum, err := s.files.checksum(ctx, local, j.excludes)
+		sum, err := s.files.checksum(ctx, local, copier.Options{Excludes: j.excludes, Parents: j.parents})
 		if err != nil {
 			return "", err
 		}
