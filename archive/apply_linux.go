@@ -39,6 +39,7 @@ func Apply(ctx context.Context, dir string, r io.Reader, opts ...ApplyOption) (i
 		opts:     makeApplyOptions(opts),
 		unpacked: map[string]struct{}{},
 	}
+	rt.inRoot = a.opts.symlinksInRoot
 	tr := tar.NewReader(r)
 	for {
 		if err := ctx.Err(); err != nil {

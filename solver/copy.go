@@ -121,12 +121,16 @@ func (s *stage) copyInto(ctx context.Context, j copyJob, src copier.Source, root
 	srcs := j.srcs
 	if j.add {
 		var err error
-		if srcs, err = s.addSpecial(ctx, src, j, root, dest, opts); err != nil {
+		if srcs, err = s.addSpecial(ctx, j, root, dest, opts); err != nil {
 			return err
 		}
 	}
 	if len(srcs) > 0 {
-		if err := copier.Copy(ctx, src, srcs, root, dest, opts); err != nil {
+		local := opts
+		if j.add && j.unpack {
+			local.Unpack = archiveUnpacker{owner: opts.Chown}
+		}
+		if err := copier.Copy(ctx, src, srcs, root, dest, local); err != nil {
 			return err
 		}
 	}
