@@ -12,30 +12,28 @@ import (
 	"testing"
 )
 
-// TestBreakouts applies malicious layers next to a sentinel directory and
-// checks each is refused with ErrBreakout or kept harmlessly inside the
-// destination, and that nothing outside it changed. Every layer is also
-// applied WithSymlinksInRoot (ADD of an archive), where symlinks on the
-// way are followed but must stay inside the destination; the inRoot rows
-// check where such entries land.
-func TestBreakouts(t *testing.T) {
-	requireRoot(t)
-	type tc struct {
-		name    string
-		pre     func(t *testing.T, root, outside string)
-		layer   func(outside string) []entry
-		overlay bool
-		inRoot  bool // WithSymlinksInRoot
-		wantErr bool
-		check   func(t *testing.T, root string)
-	}
+// breakoutCase is one malicious layer of TestBreakouts (also a seed of
+// FuzzApply): layer builds its entries given the directory outside the
+// destination.
+type breakoutCase struct {
+	name    string
+	pre     func(t *testing.T, root, outside string)
+	layer   func(outside string) []entry
+	overlay bool
+	inRoot  bool // WithSymlinksInRoot
+	wantErr bool
+	check   func(t *testing.T, root string)
+}
+
+func breakoutCases() []breakoutCase {
+	type tc = breakoutCase
 	file := func(name string) entry { return entry{name: name, typ: tar.TypeReg, body: "pwned", mode: 0o777} }
 	sym := func(name, target string) entry { return entry{name: name, typ: tar.TypeSymlink, link: target} }
 	hard := func(name, target string) entry {
 		return entry{name: name, typ: tar.TypeLink, link: target, mode: 0o777}
 	}
 	const up = "../../../../../../../../../.."
-	tests := []tc{
+	return []tc{
 		{name: "DotDot", layer: func(string) []entry { return []entry{file("../outside/etc/passwd")} }, wantErr: true},
 		{name: "DotDotInside", layer: func(string) []entry { return []entry{file("a/../../outside/etc/passwd")} }, wantErr: true},
 		{name: "AbsoluteNameIsRelative", layer: func(string) []entry { return []entry{file("/etc/passwd")} },
@@ -140,6 +138,17 @@ func TestBreakouts(t *testing.T) {
 		}, wantErr: true},
 		{name: "InRootDotDotNameRefused", inRoot: true, layer: func(string) []entry { return []entry{file("../outside/etc/passwd")} }, wantErr: true},
 	}
+}
+
+// TestBreakouts applies malicious layers next to a sentinel directory and
+// checks each is refused with ErrBreakout or kept harmlessly inside the
+// destination, and that nothing outside it changed. Every layer is also
+// applied WithSymlinksInRoot (ADD of an archive), where symlinks on the
+// way are followed but must stay inside the destination; the inRoot rows
+// check where such entries land.
+func TestBreakouts(t *testing.T) {
+	requireRoot(t)
+	tests := breakoutCases()
 	for _, tt := range tests {
 		if tt.inRoot {
 			continue

@@ -8,12 +8,14 @@ import (
 	"path/filepath"
 	goruntime "runtime"
 	"strings"
+	"sync"
 
 	// Device cgroup rules need the devices cgroup manager.
 	_ "github.com/opencontainers/cgroups/devices"
 	"github.com/opencontainers/runc/libcontainer"
 	"github.com/opencontainers/runc/libcontainer/specconv"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
 )
 
@@ -30,10 +32,20 @@ type Libcontainer struct {
 
 var _ Executor = (*Libcontainer)(nil)
 
+var quietLibcontainer sync.Once
+
 // NewLibcontainer returns an Executor that runs containers in-process with
 // runc's libcontainer, keeping their state in stateDir (for example
 // <store>/tmp/run), which it creates. Cgroups use the cgroupfs driver.
 func NewLibcontainer(stateDir string, opts ...Option) (Executor, error) {
+	quietLibcontainer.Do(func() {
+		// libcontainer logs through logrus' standard logger; its warnings
+		// ("unable to get oom kill count" without cgroups, rootless) are
+		// noise in a build's output, and its errors come back as errors
+		if logrus.GetLevel() > logrus.ErrorLevel {
+			logrus.SetLevel(logrus.ErrorLevel)
+		}
+	})
 	o, err := makeOptions(opts)
 	if err != nil {
 		return nil, err

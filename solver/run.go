@@ -98,7 +98,7 @@ func (s *stage) runRun(ctx context.Context, c *instructions.RunCommand, step *pr
 		env := append(s.runEnv(u), secretEnv...)
 		sb := s.opts.sandbox
 		spec, err := runtime.NewSpec(runtime.Spec{Rootfs: root, Network: network, Mounts: append(mounts, extra...), Hostname: hostname,
-			ExtraHosts: sb.hosts, ShmSize: sb.shmSize, Ulimits: sb.ulimits, Insecure: insecure,
+			ExtraHosts: sb.hosts, ShmSize: sb.shmSize, Ulimits: sb.ulimits, Insecure: insecure, NoProcessSandbox: sb.noProc,
 			Process: runtime.Process{Args: args, Env: env, Cwd: cwd, UID: u.UID, GID: u.GID, AdditionalGids: u.Groups}})
 		if err != nil {
 			return err
@@ -106,6 +106,10 @@ func (s *stage) runRun(ctx context.Context, c *instructions.RunCommand, step *pr
 		w := teeWriter{out, tail}
 		code, err = exec.Run(ctx, "kiln-"+randomID(), spec, runtime.Stdio{Stdout: w, Stderr: w})
 		out.Flush()
+		if err != nil && !sb.noProc && strings.Contains(err.Error(), `mounting "proc"`) && strings.Contains(err.Error(), "operation not permitted") {
+			return fmt.Errorf("%w (this /proc is masked, as in an unprivileged pod, so a RUN cannot have a /proc of its own: "+
+				"run with --no-process-sandbox, or unmask it: procMount: Unmasked)", err)
+		}
 		if err != nil {
 			return err
 		}

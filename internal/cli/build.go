@@ -54,6 +54,7 @@ type buildFlags struct {
 	attest      []string
 	reproduce   bool
 	noLeaks     bool
+	noProcSB    bool
 }
 
 func newBuildCmd(g *globals) *cobra.Command {
@@ -99,6 +100,8 @@ func newBuildCmd(g *globals) *cobra.Command {
 	fl.BoolVar(&f.check, "check", false, "run the Dockerfile checks (BuildKit's lint rules) and build nothing; shorthand for --call=check")
 	fl.StringVar(&f.call, "call", "build", "what to do: build, or check[,ignorestatus=true]")
 	fl.StringArrayVar(&f.ssh, "ssh", nil, "ssh agent or keys for RUN --mount=type=ssh: default|ID[=SOCKET|KEY[,KEY]]")
+	fl.BoolVar(&f.noProcSB, "no-process-sandbox", os.Getenv("KILN_NO_PROCESS_SANDBOX") == "1",
+		"run RUN steps without a pid namespace of their own, with kiln's /proc (for pods whose masked /proc forbids mounting one; $KILN_NO_PROCESS_SANDBOX=1)")
 	fl.BoolVar(&f.noLeaks, "no-leak-check", false, "do not check the image for toolchains, caches, VCS dirs and secrets that crossed a stage boundary")
 	fl.BoolVar(&f.reproduce, "reproducible", false, "set SOURCE_DATE_EPOCH (unless given) to the context's last git commit time, or 0: times in the image are fixed and layer mtimes clamped, so one commit builds to one digest")
 	fl.StringVar(&f.provenance, "provenance", "", "provenance attestation (accepted; not attached yet)")
@@ -324,6 +327,9 @@ func (f *buildFlags) solverOptions(g *globals, contextDir string) ([]solver.Opti
 	}
 	if f.noLeaks {
 		opts = append(opts, solver.WithoutLeakCheck())
+	}
+	if f.noProcSB {
+		opts = append(opts, solver.WithNoProcessSandbox())
 	}
 	return opts, nil
 }
