@@ -101,6 +101,9 @@ func (sc *StatCache) Digest(abs string, fi os.FileInfo) (string, error) {
 // batches keep every put an append and every commit small.
 const flushBatch = 100_000
 
+// flushHook, when set (by tests), sees each batch Flush writes.
+var flushHook func(batch []string)
+
 // Flush writes the new digests back, in key order and in batches of
 // flushBatch entries per transaction. A crash between batches leaves the
 // entries of the batches already committed: each is a correct digest.
@@ -117,6 +120,9 @@ func (sc *StatCache) Flush() error {
 	sort.Strings(keys)
 	for len(keys) > 0 {
 		batch := keys[:min(flushBatch, len(keys))]
+		if flushHook != nil {
+			flushHook(batch)
+		}
 		if err := sc.ix.update(func(tx *bolt.Tx) error { return sc.putSorted(tx, batch) }); err != nil {
 			return fmt.Errorf("cache: writing the stat cache: %w", err)
 		}

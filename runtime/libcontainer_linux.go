@@ -164,7 +164,21 @@ func (l *Libcontainer) containerRoot() (string, func(), error) {
 	if err != nil {
 		return "", nil, fmt.Errorf("runtime: %w", err)
 	}
-	return dir, func() { _ = os.RemoveAll(dir) }, nil
+	// held for the container's life: store.SweepStale leaves a locked
+	// state dir alone (kill -9 releases the lock, and the next start sweeps)
+	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		fd = -1
+	} else if unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB) != nil {
+		unix.Close(fd)
+		fd = -1
+	}
+	return dir, func() {
+		_ = os.RemoveAll(dir)
+		if fd >= 0 {
+			unix.Close(fd)
+		}
+	}, nil
 }
 
 // sealBase returns "" when libcontainer can keep its container state dirs

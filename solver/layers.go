@@ -148,14 +148,9 @@ func (ls *layerStore) fetchBlob(ctx context.Context, l *image.Layer) error {
 		if !ok {
 			continue
 		}
-		rc, err := r.Fetch(rec)
-		if err != nil {
-			return err
-		}
 		progress.Notef(ls.sink, "pulling cached layer %s", l.Blob.Digest.Hex[:12])
-		_, _, err = ls.st.WriteBlob(rc, l.Blob.Digest)
-		rc.Close()
-		return err
+		// resumes cut bodies, refetches corrupt ones, never stores a bad blob
+		return r.FetchTo(ctx, ls.st, rec)
 	}
 	return fmt.Errorf("no cache source has it")
 }

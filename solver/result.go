@@ -10,6 +10,7 @@ import (
 	"github.com/kiln-build/kiln/image"
 	"github.com/kiln-build/kiln/plan"
 	"github.com/kiln-build/kiln/snapshot"
+	"github.com/kiln-build/kiln/source"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
@@ -30,8 +31,13 @@ type Result struct {
 	// Platforms are the results of a multi-platform build, one per
 	// platform (Image is nil then).
 	Platforms []*Result
-	layers    *layerStore
-	tmp       string
+	// Request is what the build was asked to do, and when it ran.
+	Request Request
+	// Images are the images the build used (FROM, COPY --from, RUN
+	// --mount from=) with the digests they resolved to.
+	Images []source.Resolved
+	layers *layerStore
+	tmp    string
 }
 
 // StageResult is one stage that ran.

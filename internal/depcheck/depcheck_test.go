@@ -29,10 +29,11 @@ var allowed = map[string][]string{
 	"snapshot/snapshottest": {"snapshot"},
 	"cache":                 {"registry", "snapshot", "store"},
 	"source":                {"archive", "copier", "dockerfile", "image", "plan", "progress", "registry", "snapshot", "store"},
-	"explain":               {"archive", "image", "plan", "progress", "store"},
+	"attest":                {"store"},
+	"explain":               {"archive", "attest", "image", "plan", "progress", "store"},
 	"solver": {"archive", "buildcontext", "cache", "copier", "dockerfile", "explain", "image", "plan", "progress", "runtime",
 		"snapshot", "source", "store"},
-	"export": {"archive", "cache", "explain", "image", "progress", "registry", "snapshot", "solver", "source", "store"},
+	"export": {"archive", "attest", "cache", "explain", "image", "progress", "registry", "snapshot", "solver", "source", "store"},
 	// the CLI parses flags, calls the library and renders: at most 5 kiln packages
 	"internal/cli":      {"explain", "export", "progress", "solver", "store"},
 	"cmd/kiln":          {"internal/cli", "runtime"},
