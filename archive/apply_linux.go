@@ -48,6 +48,7 @@ func Apply(ctx context.Context, dir string, r io.Reader, opts ...ApplyOption) (i
 		opts:     o,
 		unpacked: map[string]struct{}{},
 	}
+	rt.inRoot = a.opts.symlinksInRoot
 	tr := tar.NewReader(r)
 	for entries := int64(1); ; entries++ {
 		if err := ctx.Err(); err != nil {

@@ -10,7 +10,8 @@ import (
 	"testing"
 )
 
-// FuzzApply: no layer writes outside the destination or replaces it. Each
+// FuzzApply: no layer writes outside the destination or replaces it, with
+// or without WithSymlinksInRoot. Each
 // fuzz worker reuses one directory, emptied between calls (a fresh
 // t.TempDir per call cost more than Apply itself). Seeds: a few layers and
 // every malicious layer of TestBreakouts.
@@ -36,25 +37,32 @@ func FuzzApply(f *testing.F) {
 	must(f, os.MkdirAll(filepath.Dir(sentinel), 0o755))
 	must(f, os.WriteFile(sentinel, []byte("s"), 0o644))
 	f.Fuzz(func(t *testing.T, layer []byte, overlay bool) {
-		resetDir(t, root)
-		opts := []ApplyOption{WithNoSameOwner()}
-		if overlay {
-			opts = append(opts, WithOverlayWhiteouts())
-		}
-		_, _ = Apply(context.Background(), root, bytes.NewReader(layer), opts...)
-		entries, err := os.ReadDir(base)
-		must(t, err)
-		for _, e := range entries {
-			if e.Name() != "root" && e.Name() != "outside" {
-				t.Fatalf("Apply wrote %s outside the root", e.Name())
+		// each layer as a snapshot layer, and as ADD extracts an archive
+		// (symlinks followed inside the root)
+		for _, inRoot := range []bool{false, true} {
+			resetDir(t, root)
+			opts := []ApplyOption{WithNoSameOwner()}
+			if overlay {
+				opts = append(opts, WithOverlayWhiteouts())
 			}
-		}
-		if ents, err := os.ReadDir(filepath.Dir(sentinel)); err != nil || len(ents) != 1 {
-			t.Fatalf("Apply changed %s: %v %v", filepath.Dir(sentinel), ents, err)
-		}
-		mustContent(t, sentinel, "s")
-		if fi, err := os.Lstat(root); err != nil || !fi.IsDir() {
-			t.Fatalf("root replaced: %v %v", fi, err)
+			if inRoot {
+				opts = append(opts, WithSymlinksInRoot())
+			}
+			_, _ = Apply(context.Background(), root, bytes.NewReader(layer), opts...)
+			entries, err := os.ReadDir(base)
+			must(t, err)
+			for _, e := range entries {
+				if e.Name() != "root" && e.Name() != "outside" {
+					t.Fatalf("Apply (in root: %v) wrote %s outside the root", inRoot, e.Name())
+				}
+			}
+			if ents, err := os.ReadDir(filepath.Dir(sentinel)); err != nil || len(ents) != 1 {
+				t.Fatalf("Apply (in root: %v) changed %s: %v %v", inRoot, filepath.Dir(sentinel), ents, err)
+			}
+			mustContent(t, sentinel, "s")
+			if fi, err := os.Lstat(root); err != nil || !fi.IsDir() {
+				t.Fatalf("root replaced: %v %v", fi, err)
+			}
 		}
 	})
 }

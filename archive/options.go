@@ -11,6 +11,7 @@ type ApplyOption func(*applyOptions)
 type applyOptions struct {
 	overlayWhiteouts bool
 	noSameOwner      bool
+	symlinksInRoot   bool
 	owner            *[2]int
 	maxEntries       *int64 // nil: KILN_MAX_LAYER_ENTRIES or DefaultMaxEntries
 	maxBytes         *int64 // nil: KILN_MAX_LAYER_BYTES or DefaultMaxBytes
@@ -30,6 +31,16 @@ func WithOverlayWhiteouts() ApplyOption {
 // of applying the uid and gid recorded in the tar.
 func WithNoSameOwner() ApplyOption {
 	return func(o *applyOptions) { o.noSameOwner = true }
+}
+
+// WithSymlinksInRoot makes Apply follow the symlinks already on an entry's
+// parent path, or on a hard link target's, as if dir were the root
+// directory, the way an extraction chrooted into dir does (BuildKit's ADD
+// of a local archive): an absolute target and ".." resolve inside dir,
+// never out of it. The entry's own name is never followed. Without this
+// option any symlink on the way is ErrBreakout (layer extraction).
+func WithSymlinksInRoot() ApplyOption {
+	return func(o *applyOptions) { o.symlinksInRoot = true }
 }
 
 // WithOwner makes every extracted entry owned by uid:gid, whatever the tar

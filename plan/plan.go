@@ -41,6 +41,9 @@ type Plan struct {
 	Contexts map[string]string
 	// Platform is the target platform, BuildPlatform the host's.
 	Platform, BuildPlatform ocispecs.Platform
+	// epochSource is where SOURCE_DATE_EPOCH says the epoch comes from
+	// (epoch.go), until the solver resolves it.
+	epochSource *EpochSource
 }
 
 // Stage is one FROM block.
@@ -87,9 +90,6 @@ func New(f *dockerfile.File, opts Options) (*Plan, error) {
 	if err := p.resolveGlobals(); err != nil {
 		return nil, err
 	}
-	if err := p.checkEpoch(); err != nil {
-		return nil, err
-	}
 	lex := dockerfile.NewLex(f.EscapeToken)
 	byName := map[string]*Stage{}
 	for i := range f.Stages {
@@ -123,6 +123,9 @@ func New(f *dockerfile.File, opts Options) (*Plan, error) {
 			byName[st.Name] = st
 		}
 		p.Stages = append(p.Stages, st)
+	}
+	if err := p.planEpoch(); err != nil {
+		return nil, err
 	}
 	for _, st := range p.Stages {
 		if err := p.linkDeps(st, byName); err != nil {

@@ -86,19 +86,9 @@ func (s *stage) copy(ctx context.Context, j copyJob) error {
 			return err
 		}
 		defer release()
-		done, err := s.sched.acquire(ctx)
-		if err != nil {
-			return err
-		}
-		defer done()
-		if j.chown != "" {
-			o, err := copier.ResolveOwner(root, j.chown)
-			if err != nil {
-				return err
-			}
-			opts.Chown = &o
-		}
-		return s.copyInto(ctx, j, src, root, dest, opts)
+		return s.withCopySlot(ctx, root, j.chown, &opts, func() error {
+			return s.copyInto(ctx, j, src, root, dest, opts)
+		})
 	})
 	if err != nil {
 		return s.errorf(j.loc, "%s failed: %w", j.name, err)
@@ -115,18 +105,40 @@ func (s *stage) copy(ctx context.Context, j copyJob) error {
 	return nil
 }
 
+// withCopySlot runs copy with a job slot held and opts.Chown resolved
+// against the step's root (--chown names users of the image being built).
+func (s *stage) withCopySlot(ctx context.Context, root, chown string, opts *copier.Options, copy func() error) error {
+	done, err := s.sched.acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer done()
+	if chown != "" {
+		o, err := copier.ResolveOwner(root, chown)
+		if err != nil {
+			return err
+		}
+		opts.Chown = &o
+	}
+	return copy()
+}
+
 // copyInto copies the job's path sources, heredoc sources and (for ADD)
 // URLs and archives into root.
 func (s *stage) copyInto(ctx context.Context, j copyJob, src copier.Source, root, dest string, opts copier.Options) error {
 	srcs := j.srcs
 	if j.add {
 		var err error
-		if srcs, err = s.addSpecial(ctx, src, j, root, dest, opts); err != nil {
+		if srcs, err = s.addSpecial(ctx, j, root, dest, opts); err != nil {
 			return err
 		}
 	}
 	if len(srcs) > 0 {
-		if err := copier.Copy(ctx, src, srcs, root, dest, opts); err != nil {
+		local := opts
+		if j.add && j.unpack {
+			local.Unpack = archiveUnpacker{owner: opts.Chown}
+		}
+		if err := copier.Copy(ctx, src, srcs, root, dest, local); err != nil {
 			return err
 		}
 	}
@@ -211,7 +223,7 @@ func (s *stage) copyKey(ctx context.Context, j copyJob, dest string) (string, er
 		if s.files == nil {
 			return "", errNoContext
 		}
-		sum, err := s.files.checksum(ctx, local, j.excludes)
+		sum, err := s.files.checksum(ctx, local, copier.Options{Excludes: j.excludes, Parents: j.parents})
 		if err != nil {
 			return "", err
 		}

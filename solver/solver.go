@@ -79,6 +79,10 @@ func Build(ctx context.Context, st *store.Store, contextDir string, opts ...Opti
 	if err != nil {
 		return nil, err
 	}
+	if err := b.resolveEpoch(ctx, plans); err != nil {
+		os.RemoveAll(b.tmp)
+		return nil, err
+	}
 	if len(plans) == 1 {
 		res, err := b.run(ctx)
 		if err != nil {
