@@ -27,7 +27,16 @@ import (
 // are set once every entry is written. See WithOverlayWhiteouts for how
 // whiteouts are handled. After the end of the tar the rest of r is read
 // and discarded, so a digest computed over r covers all of it.
+//
+// A layer of more entries, or more bytes of file content, than allowed
+// (DefaultMaxEntries and DefaultMaxBytes, see WithMaxEntries and
+// WithMaxBytes) fails with a *LimitError that names the limit and how to
+// raise it.
 func Apply(ctx context.Context, dir string, r io.Reader, opts ...ApplyOption) (int64, error) {
+	o, err := makeApplyOptions(opts)
+	if err != nil {
+		return 0, err
+	}
 	rt, err := openRoot(dir)
 	if err != nil {
 		return 0, fmt.Errorf("archive: applying layer: %w", err)
@@ -36,13 +45,14 @@ func Apply(ctx context.Context, dir string, r io.Reader, opts ...ApplyOption) (i
 	a := &applier{
 		ctx:      ctx,
 		root:     rt,
-		opts:     makeApplyOptions(opts),
+		opts:     o,
 		unpacked: map[string]struct{}{},
 		dirs:     dirCache{root: rt},
 	}
+	rt.inRoot = a.opts.symlinksInRoot
 	defer a.dirs.forget()
 	tr := tar.NewReader(r)
-	for {
+	for entries := int64(1); ; entries++ {
 		if err := ctx.Err(); err != nil {
 			return a.written, err
 		}
@@ -52,6 +62,9 @@ func Apply(ctx context.Context, dir string, r io.Reader, opts ...ApplyOption) (i
 		}
 		if err != nil {
 			return a.written, fmt.Errorf("archive: reading layer: %w", err)
+		}
+		if err := a.opts.checkLimits(entries, a.written, regularSize(hdr)); err != nil {
+			return a.written, err
 		}
 		if err := a.entry(hdr, tr); err != nil {
 			return a.written, fmt.Errorf("archive: extracting %q: %w", hdr.Name, err)
@@ -64,6 +77,14 @@ func Apply(ctx context.Context, dir string, r io.Reader, opts ...ApplyOption) (i
 		return a.written, fmt.Errorf("archive: draining layer: %w", err)
 	}
 	return a.written, nil
+}
+
+// regularSize is the content a header brings: its size for a regular file.
+func regularSize(hdr *tar.Header) int64 {
+	if hdr.Typeflag == tar.TypeReg || hdr.Typeflag == tar.TypeRegA {
+		return hdr.Size
+	}
+	return 0
 }
 
 type applier struct {

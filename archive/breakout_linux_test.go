@@ -8,29 +8,32 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 )
 
-// TestBreakouts applies malicious layers next to a sentinel directory and
-// checks each is refused with ErrBreakout or kept harmlessly inside the
-// destination, and that nothing outside it changed.
-func TestBreakouts(t *testing.T) {
-	requireRoot(t)
-	type tc struct {
-		name    string
-		pre     func(t *testing.T, root, outside string)
-		layer   func(outside string) []entry
-		overlay bool
-		wantErr bool
-		check   func(t *testing.T, root string)
-	}
+// breakoutCase is one malicious layer of TestBreakouts (also a seed of
+// FuzzApply): layer builds its entries given the directory outside the
+// destination.
+type breakoutCase struct {
+	name    string
+	pre     func(t *testing.T, root, outside string)
+	layer   func(outside string) []entry
+	overlay bool
+	inRoot  bool // WithSymlinksInRoot
+	wantErr bool
+	check   func(t *testing.T, root string)
+}
+
+func breakoutCases() []breakoutCase {
+	type tc = breakoutCase
 	file := func(name string) entry { return entry{name: name, typ: tar.TypeReg, body: "pwned", mode: 0o777} }
 	sym := func(name, target string) entry { return entry{name: name, typ: tar.TypeSymlink, link: target} }
 	hard := func(name, target string) entry {
 		return entry{name: name, typ: tar.TypeLink, link: target, mode: 0o777}
 	}
 	const up = "../../../../../../../../../.."
-	tests := []tc{
+	return []tc{
 		{name: "DotDot", layer: func(string) []entry { return []entry{file("../outside/etc/passwd")} }, wantErr: true},
 		{name: "DotDotInside", layer: func(string) []entry { return []entry{file("a/../../outside/etc/passwd")} }, wantErr: true},
 		{name: "AbsoluteNameIsRelative", layer: func(string) []entry { return []entry{file("/etc/passwd")} },
@@ -114,6 +117,64 @@ func TestBreakouts(t *testing.T) {
 		{name: "ExistingSymlinkParent", pre: func(t *testing.T, root, o string) {
 			must(t, os.Symlink(filepath.Join(o, "etc"), filepath.Join(root, "localetc")))
 		}, layer: func(string) []entry { return []entry{file("localetc/passwd")} }, wantErr: true},
+
+		// WithSymlinksInRoot: symlinks resolve as in a chroot at the destination
+		{name: "InRootAbsoluteSymlinkStaysInside", inRoot: true, pre: func(t *testing.T, root, _ string) {
+			must(t, os.Mkdir(filepath.Join(root, "run"), 0o755))
+			must(t, os.Mkdir(filepath.Join(root, "var"), 0o755))
+			must(t, os.Symlink("/run", filepath.Join(root, "var/run")))
+		}, layer: func(string) []entry {
+			return []entry{{name: "var/run/act/", typ: tar.TypeDir}, file("var/run/act/f"), hard("var/run/act/h", "var/run/act/f")}
+		}, check: func(t *testing.T, root string) {
+			mustContent(t, filepath.Join(root, "run/act/f"), "pwned")
+			mustContent(t, filepath.Join(root, "run/act/h"), "pwned")
+			if fi, err := os.Lstat(filepath.Join(root, "var/run")); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+				t.Errorf("var/run should still be a symlink: %v %v", fi, err)
+			}
+		}},
+		{name: "InRootSymlinkToRoot", inRoot: true, layer: func(string) []entry {
+			return []entry{sym("r", "/"), file("r/tmp/kiln-archive-breakout")}
+		}, check: func(t *testing.T, root string) {
+			mustContent(t, filepath.Join(root, "tmp/kiln-archive-breakout"), "pwned")
+		}},
+		{name: "InRootSymlinkUpChain", inRoot: true, layer: func(string) []entry {
+			return []entry{sym("up", "../.."), file("up/outside/etc/passwd")}
+		}, check: func(t *testing.T, root string) { mustContent(t, filepath.Join(root, "outside/etc/passwd"), "pwned") }},
+		{name: "InRootNestedRelative", inRoot: true, layer: func(string) []entry {
+			return []entry{{name: "d/", typ: tar.TypeDir}, {name: "outside/etc/", typ: tar.TypeDir},
+				sym("d/e", "../../../outside/etc"), file("d/e/passwd")}
+		}, check: func(t *testing.T, root string) { mustContent(t, filepath.Join(root, "outside/etc/passwd"), "pwned") }},
+		{name: "InRootDanglingRelative", inRoot: true, layer: func(string) []entry {
+			return []entry{{name: "d/", typ: tar.TypeDir}, sym("d/e", "../../outside/etc"), file("d/e/passwd")}
+		}, wantErr: true},
+		{name: "InRootHostPathDangles", inRoot: true, layer: func(o string) []entry {
+			return []entry{sym("localetc", filepath.Join(o, "etc")), file("localetc/passwd")}
+		}, wantErr: true},
+		{name: "InRootHardlinkThroughSymlinkDangles", inRoot: true, layer: func(o string) []entry {
+			return []entry{sym("le", filepath.Join(o, "etc")), hard("lnk", "le/passwd")}
+		}, wantErr: true},
+		{name: "InRootDotDotNameRefused", inRoot: true, layer: func(string) []entry { return []entry{file("../outside/etc/passwd")} }, wantErr: true},
+	}
+}
+
+// TestBreakouts applies malicious layers next to a sentinel directory and
+// checks each is refused with ErrBreakout or kept harmlessly inside the
+// destination, and that nothing outside it changed. Every layer is also
+// applied WithSymlinksInRoot (ADD of an archive), where symlinks on the
+// way are followed but must stay inside the destination; the inRoot rows
+// check where such entries land.
+func TestBreakouts(t *testing.T) {
+	requireRoot(t)
+	tests := breakoutCases()
+	for _, tt := range tests {
+		if tt.inRoot {
+			continue
+		}
+		// the same layer with symlinks followed in the root: anything may
+		// fail, nothing may leave the destination
+		again := tt
+		again.name, again.inRoot, again.wantErr, again.check = "InRootAlso"+tt.name, true, false, nil
+		tests = append(tests, again)
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -130,9 +191,18 @@ func TestBreakouts(t *testing.T) {
 			if tt.overlay {
 				opts = append(opts, WithOverlayWhiteouts())
 			}
+			if tt.inRoot {
+				opts = append(opts, WithSymlinksInRoot())
+			}
 			_, err := Apply(context.Background(), root, bytes.NewReader(buildTar(t, tt.layer(outside)...)), opts...)
 			switch {
-			case tt.wantErr && !errors.Is(err, ErrBreakout):
+			case strings.HasPrefix(tt.name, "InRootAlso"):
+				if err != nil {
+					t.Logf("Apply: %v", err)
+				}
+			case tt.wantErr && tt.inRoot && err == nil:
+				t.Error("Apply: got no error")
+			case tt.wantErr && !tt.inRoot && !errors.Is(err, ErrBreakout):
 				t.Errorf("Apply: got %v, want ErrBreakout", err)
 			case !tt.wantErr && err != nil:
 				t.Errorf("Apply: %v", err)

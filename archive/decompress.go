@@ -72,16 +72,25 @@ func DetectCompression(source []byte) Compression {
 // of r and returns the decompressed stream. An unrecognised stream is
 // returned as is (through a buffer unless r is already a *bufio.Reader).
 // Closing the result releases the decompressor, not r.
-func Decompress(r io.Reader) (io.ReadCloser, error) {
-	rc, _, err := DecompressFormat(r)
+//
+// A compressed stream that grows more than DefaultMaxRatio times (see
+// WithMaxRatio) once past RatioFloor bytes, or past WithMaxSize, fails
+// reading with a *LimitError: a decompression bomb stops early.
+func Decompress(r io.Reader, opts ...DecompressOption) (io.ReadCloser, error) {
+	rc, _, err := DecompressFormat(r, opts...)
 	return rc, err
 }
 
 // DecompressFormat is Decompress that also reports the format it found.
-func DecompressFormat(r io.Reader) (io.ReadCloser, Compression, error) {
-	br, ok := r.(*bufio.Reader)
-	if !ok {
-		br = bufio.NewReaderSize(r, 64<<10)
+func DecompressFormat(r io.Reader, opts ...DecompressOption) (io.ReadCloser, Compression, error) {
+	o, err := makeDecompressOptions(opts)
+	if err != nil {
+		return nil, Uncompressed, err
+	}
+	in := &countingReader{r: r}
+	br := bufio.NewReaderSize(in, 64<<10)
+	if b, ok := r.(*bufio.Reader); ok {
+		br, in = b, nil // the caller's buffer: no count, no ratio
 	}
 	magic, err := br.Peek(10)
 	if err != nil && !errors.Is(err, io.EOF) {
@@ -92,7 +101,10 @@ func DecompressFormat(r io.Reader) (io.ReadCloser, Compression, error) {
 	if err != nil {
 		return nil, c, fmt.Errorf("archive: opening %s stream: %w", c, err)
 	}
-	return rc, c, nil
+	if c == Uncompressed {
+		in = nil
+	}
+	return o.limit(rc, in), c, nil
 }
 
 func decompressor(r io.Reader, c Compression) (io.ReadCloser, error) {

@@ -21,6 +21,7 @@ type dirCache struct {
 	root  *root
 	names []string // the open path, one component each
 	fds   []int    // fds[i] is names[:i+1] opened
+	loose []int    // with WithSymlinksInRoot: the last directory opened, uncached
 }
 
 // open returns the directory rel (clean, relative, "." for the root) as a
@@ -28,6 +29,16 @@ type dirCache struct {
 // valid until the next open or forget. With create, missing directories
 // are made (0755) and reported to made.
 func (c *dirCache) open(rel string, create bool, made func(string)) (int, error) {
+	if c.root.inRoot {
+		// symlinks on the way are followed (openat2): nothing is cached
+		c.forget()
+		fd, err := c.root.openDir(rel, create, made)
+		if err != nil {
+			return -1, err
+		}
+		c.loose = append(c.loose, fd)
+		return fd, nil
+	}
 	if rel == "." {
 		c.truncate(0) // the returned directory is always the deepest cached one
 		return c.root.fd, nil
@@ -68,4 +79,10 @@ func (c *dirCache) truncate(n int) {
 }
 
 // forget closes every cached directory: call it before removing anything.
-func (c *dirCache) forget() { c.truncate(0) }
+func (c *dirCache) forget() {
+	c.truncate(0)
+	for _, fd := range c.loose {
+		unix.Close(fd)
+	}
+	c.loose = c.loose[:0]
+}

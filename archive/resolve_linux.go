@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path"
 	"strconv"
 	"strings"
 
@@ -12,9 +13,11 @@ import (
 
 // root is an open destination directory. Every path below it is reached
 // one component at a time with O_NOFOLLOW, so no symlink, whoever wrote it,
-// is ever followed while extracting.
+// is ever followed while extracting — or, with inRoot, by openat2's
+// RESOLVE_IN_ROOT, which follows symlinks as if the directory were "/".
 type root struct {
-	fd int
+	fd     int
+	inRoot bool // WithSymlinksInRoot
 }
 
 func openRoot(dir string) (*root, error) {
@@ -32,6 +35,9 @@ func (r *root) close() error { return unix.Close(r.fd) }
 // with ErrBreakout. With create, missing directories are made (0755) and
 // reported to made.
 func (r *root) openDir(rel string, create bool, made func(string)) (int, error) {
+	if r.inRoot {
+		return r.openDirInRoot(rel, create, made)
+	}
 	fd, err := unix.Openat(r.fd, ".", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil || rel == "." {
 		return fd, err
@@ -52,6 +58,63 @@ func (r *root) openDir(rel string, create bool, made func(string)) (int, error) 
 		fd = next
 	}
 	return fd, nil
+}
+
+// openDirInRoot is openDir for WithSymlinksInRoot: symlinks on rel are
+// followed, confined to the root; missing directories are made one
+// component at a time. A dangling symlink on the way is an error.
+func (r *root) openDirInRoot(rel string, create bool, made func(string)) (int, error) {
+	fd, err := openInRoot(r.fd, rel)
+	if err == nil || !create || !errors.Is(err, unix.ENOENT) {
+		if err != nil {
+			return -1, fmt.Errorf("opening %s: %w", rel, err)
+		}
+		return fd, nil
+	}
+	parent, err := openInRoot(r.fd, ".")
+	if err != nil {
+		return -1, err
+	}
+	cur := "."
+	for _, part := range strings.Split(rel, "/") {
+		cur = path.Join(cur, part)
+		next, err := openInRoot(r.fd, cur)
+		if errors.Is(err, unix.ENOENT) {
+			// parent is where cur's parent resolves to, so part is
+			// missing there, or a symlink whose target is
+			err = unix.Mkdirat(parent, part, 0o755)
+			if errors.Is(err, unix.EEXIST) {
+				err = fmt.Errorf("a symlink whose target does not exist: %w", unix.ENOENT)
+			}
+			if err == nil {
+				next, err = mkdirAt(parent, part)
+				if err == nil && made != nil {
+					made(cur)
+				}
+			}
+		}
+		unix.Close(parent)
+		if err != nil {
+			return -1, fmt.Errorf("opening %s: %w", cur, err)
+		}
+		parent = next
+	}
+	return parent, nil
+}
+
+// openInRoot opens the directory rel below rootfd, following symlinks as
+// if rootfd were the root directory.
+func openInRoot(rootfd int, rel string) (int, error) {
+	how := &unix.OpenHow{
+		Flags:   unix.O_PATH | unix.O_DIRECTORY | unix.O_CLOEXEC,
+		Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS,
+	}
+	for {
+		fd, err := unix.Openat2(rootfd, rel, how)
+		if !errors.Is(err, unix.EAGAIN) && !errors.Is(err, unix.EINTR) {
+			return fd, err
+		}
+	}
 }
 
 // openDirAt opens the directory name in dirfd without following symlinks.

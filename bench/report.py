@@ -10,6 +10,7 @@ SCENARIOS = [
     ("cold", "1. cold build, seed example (golang → scratch)"),
     ("noop", "2. no-op rebuild, seed example"),
     ("edit", "3. rebuild after editing main.go, seed example"),
+    ("plat2", "3b. cold, seed example cross-compiled for linux/amd64,linux/arm64 (one index)"),
     ("par3", "4. 3 independent CPU-bound stages (~2 s each) + join"),
     ("sleep2", "4b. 2 independent `RUN sleep 2` stages + join"),
     ("debian1", "5. RUN touching one file on debian"),

@@ -32,9 +32,9 @@ RUN echo x > /one")
 c10k=$(mkctx tenk "FROM busybox
 RUN mkdir /many && cd /many && i=0; while [ \$i -lt 10000 ]; do echo \$i > f\$i; i=\$((i+1)); done")
 
-bench() { # CTX -> "median min max" in seconds
+bench() { # CTX [FLAGS] -> "median min max" in seconds
   hyperfine -N --warmup 2 --runs "${RUNS:-10}" --export-json "$W/h.json" \
-    "$K build --no-cache -o type=image $1" >/dev/null 2>&1
+    "$K build --no-cache -o type=image ${2:-} $1" >/dev/null 2>&1
   python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["results"][0]; print(r["median"], r["min"], r["max"])' "$W/h.json"
 }
 read m0 _ _ < <(bench "$c0")
@@ -42,11 +42,18 @@ read m10 _ _ < <(bench "$c10")
 read m1 _ _ < <(bench "$c1")
 read m1b _ _ < <(bench "$c1b")
 read m10k _ _ < <(bench "$c10k")
-python3 - "$m0" "$m10" "$m1" "$m1b" "$m10k" <<'PY'
+# the network of RUN (issue 9): the default is an own network namespace
+# with slirp4netns; --network=none has no helper process, host none at all
+read m10none _ _ < <(bench "$c10" "--network=none")
+read m10host _ _ < <(bench "$c10" "--network=host --allow network.host")
+python3 - "$m0" "$m10" "$m1" "$m1b" "$m10k" "$m10none" "$m10host" <<'PY'
 import sys
-m0, m10, m1, m1b, m10k = (float(x) * 1000 for x in sys.argv[1:])
+m0, m10, m1, m1b, m10k, m10none, m10host = (float(x) * 1000 for x in sys.argv[1:])
 rows = [
   ("per-RUN overhead of `RUN true` on a 50k-file base: (10 RUNs − none) / 10", (m10 - m0) / 10),
+  ("  the same with --network=none (no namespace helper)", (m10none - m0) / 10),
+  ("  the same with --network=host", (m10host - m0) / 10),
+  ("  network setup per RUN: default − none (own netns + slirp4netns)", (m10 - m10none) / 10),
   ("whole build, one RUN changing 1 file, busybox base", m1),
   ("whole build, one RUN changing 1 file, 50k-file base", m1b),
   ("whole build, one RUN writing 10k files", m10k),

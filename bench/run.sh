@@ -5,7 +5,7 @@
 #     sudo bench/run.sh            # ~35-45 min on 2 cores; writes bench/results/RESULTS.md + .png
 #
 # Environment: RUNS (default 5, runs per scenario and tool), NOOP_RUNS (default 10),
-#   ONLY="cold noop ..." (subset of scenarios), TOOLS="kiln docker buildkitd buildah",
+#   ONLY="cold noop plat2 ..." (subset of scenarios), TOOLS="kiln docker buildkitd buildah",
 #   BENCH_DIR (scratch dir, default /tmp/kiln-bench), KILN_CONFORMANCE_STATE (the reference
 #   services' state, default /var/cache/kiln-conformance), SKIP_SETUP=1 (do not call
 #   conformance/setup.sh), SKIP_RUN_OVERHEAD=1, OUT (results dir).
@@ -145,6 +145,18 @@ for d in hello hello-noop hello-edit; do
   sed -i "s|^FROM golang:1.22 |FROM $REG/golang:latest |" "$C/$d/Dockerfile"
 done
 grep -q "^FROM $REG/golang" "$C/hello/Dockerfile" || { echo "could not rewrite examples/hello/Dockerfile" >&2; exit 1; }
+# the seed example cross-compiled for two platforms (issue 11): the builder runs natively
+cp -r "$top/examples/hello" "$C/hello-x"
+cat > "$C/hello-x/Dockerfile" <<EOF
+FROM --platform=\$BUILDPLATFORM $REG/golang:latest AS builder
+ARG TARGETOS TARGETARCH
+WORKDIR /src
+COPY . .
+RUN CGO_ENABLED=0 GOOS=\$TARGETOS GOARCH=\$TARGETARCH go build -o app .
+FROM scratch
+COPY --from=builder /src/app /app
+ENTRYPOINT ["/app"]
+EOF
 
 # CPU-bound work: busybox awk loop, single-threaded, calibrated here to ~2 s
 BB=/bin/busybox
@@ -235,6 +247,16 @@ if want edit; then log "scenario edit: seed example, main.go edited before each 
   hf "edit.compiler" "$self __gocache" "$RUNS" 0 \
     "env -C $C/hello-edit GOCACHE=$W/host-gocache CGO_ENABLED=0 /usr/local/go/bin/go build -o $W/out/app ."
 fi
+
+if want plat2; then log "scenario plat2: seed example cross-compiled for linux/amd64,linux/arm64 (kiln, buildkitd)"
+  for t in $TOOLS; do
+    case $t in
+      kiln)      cmd=$(SCEN=plat2 build_cmd kiln "$C/hello-x" hello-x --platform linux/amd64,linux/arm64) ;;
+      buildkitd) cmd=$(build_cmd buildkitd "$C/hello-x" hello-x --opt platform=linux/amd64,linux/arm64) ;;
+      *) continue ;; # docker 20.10's builder and buildah build one platform per image
+    esac
+    SCEN=plat2 hf "plat2.$t" "$self __cold $t golang" "$RUNS" 0 "$cmd"
+  done; fi
 
 if want par3; then log "scenario par3: 3 independent CPU-bound stages (~2 s each) joined"
   run_cold par3 busybox "$C/par3" par3; fi

@@ -17,6 +17,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/partial"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/kiln-build/kiln/registry"
 	"github.com/kiln-build/kiln/store"
 )
 
@@ -113,7 +114,7 @@ func Push(ctx context.Context, sp Spec, records []Exported, src BlobSource) erro
 	if err != nil {
 		return fmt.Errorf("--cache-to ref=%s: %w", sp.Ref, err)
 	}
-	if err := remote.Write(ref, img, remote.WithContext(ctx), remote.WithAuthFromKeychain(authn.DefaultKeychain)); err != nil {
+	if err := remote.Write(ref, img, registry.Remote(ctx, authn.DefaultKeychain)...); err != nil {
 		return fmt.Errorf("--cache-to %s: %w", sp.Ref, err)
 	}
 	return nil
@@ -128,10 +129,15 @@ func matchCache(d v1.Descriptor) bool {
 type Remote struct {
 	img     v1.Image
 	records map[string]Exported
+	ctx     context.Context // Pull's: the image's requests are bound to it already
+	opts    []registry.Option
 }
 
-// Pull reads the cache records of sp (not the blobs).
-func Pull(ctx context.Context, sp Spec) (*Remote, error) {
+// Pull reads the cache records of sp (not the blobs). Registry requests
+// are retried as registry.Remote and registry.Retry say (opts change the
+// backoff or the transport); ctx also bounds the blob fetches of the
+// Remote returned.
+func Pull(ctx context.Context, sp Spec, opts ...registry.Option) (*Remote, error) {
 	var img v1.Image
 	var err error
 	if sp.Type == "local" {
@@ -139,7 +145,15 @@ func Pull(ctx context.Context, sp Spec) (*Remote, error) {
 	} else {
 		var ref name.Reference
 		if ref, err = name.ParseReference(sp.Ref); err == nil {
-			img, err = remote.Image(ref, remote.WithContext(ctx), remote.WithAuthFromKeychain(authn.DefaultKeychain))
+			err = registry.Retry(ctx, func() error {
+				// a new remote.Image each time: one keeps a config read halfway
+				i, err := remote.Image(ref, registry.Remote(ctx, authn.DefaultKeychain, opts...)...)
+				if err == nil {
+					_, err = i.RawConfigFile()
+				}
+				img = i
+				return err
+			}, opts...)
 		}
 	}
 	if err != nil {
@@ -153,7 +167,7 @@ func Pull(ctx context.Context, sp Spec) (*Remote, error) {
 	if err := json.Unmarshal(raw, &cfg); err != nil {
 		return nil, fmt.Errorf("--cache-from: not a kiln cache: %w", err)
 	}
-	r := &Remote{img: img, records: map[string]Exported{}}
+	r := &Remote{img: img, records: map[string]Exported{}, ctx: ctx, opts: opts}
 	for _, rec := range cfg.Records {
 		r.records[rec.Key] = rec
 	}
@@ -179,13 +193,27 @@ func (r *Remote) Lookup(key string) (Exported, bool) {
 	return rec, ok
 }
 
-// Fetch opens a record's compressed blob.
+// Fetch opens a record's compressed blob. Transfers cut short are resumed
+// (registry.Open); content that does not match the record's digest fails
+// reading with an error matching store.ErrDigest. FetchTo also refetches
+// a blob that arrived corrupt.
 func (r *Remote) Fetch(rec Exported) (io.ReadCloser, error) {
 	l, err := r.img.LayerByDigest(rec.Blob.Digest)
 	if err != nil {
 		return nil, err
 	}
-	return l.Compressed()
+	return registry.Open(r.ctx, rec.Blob, l.Compressed, r.opts...), nil
+}
+
+// FetchTo copies a record's compressed blob into st, unless st has it:
+// retried, verified and refetched when corrupt (registry.Fetch); a blob
+// that never matches its digest is not stored.
+func (r *Remote) FetchTo(ctx context.Context, st *store.Store, rec Exported) error {
+	l, err := r.img.LayerByDigest(rec.Blob.Digest)
+	if err != nil {
+		return err
+	}
+	return registry.Fetch(ctx, st, rec.Blob, l.Compressed, r.opts...)
 }
 
 // artifact is the cache manifest being pushed.

@@ -439,21 +439,8 @@ func compareImages(t *testing.T, c tcase, refTar, kilnTar string) []string {
 	// that also holds unchanged copies, e.g. overlay copy-ups); logged, not failed
 	if len(kil.layers) == len(ref.layers) {
 		for i := range kil.layers {
-			ko, ro := layerPaths(kil.layers[i]), layerPaths(ref.layers[i])
-			var onlyK, onlyR []string
-			for p := range ko {
-				if !ro[p] {
-					onlyK = append(onlyK, p)
-				}
-			}
-			for p := range ro {
-				if !ko[p] {
-					onlyR = append(onlyR, p)
-				}
-			}
+			onlyK, onlyR := diffSets(layerPaths(kil.layers[i]), layerPaths(ref.layers[i]))
 			if len(onlyK)+len(onlyR) > 0 {
-				sort.Strings(onlyK)
-				sort.Strings(onlyR)
 				t.Logf("note: layer %d entries differ (not compared): only kiln %v, only ref %v", i, onlyK, onlyR)
 			}
 		}

@@ -30,7 +30,7 @@ func Checksum(ctx context.Context, src Source, srcs []string, opts Options, dige
 	if err != nil {
 		return "", err
 	}
-	if len(items) == 0 {
+	if len(items) == 0 && !opts.Parents {
 		return "", fmt.Errorf("%w: no source files were specified", ErrNotFound)
 	}
 	if digest == nil {
@@ -39,7 +39,7 @@ func Checksum(ctx context.Context, src Source, srcs []string, opts Options, dige
 	h := sha256.New()
 	for _, it := range items {
 		fmt.Fprintf(h, "item %d %s\n", it.group, it.name)
-		w := &walk{c: c, base: it.real}
+		w := &walk{c: c, base: it.real, in: it.include}
 		if err := w.sum(ctx, h, "", it.fi, digest); err != nil {
 			return "", fmt.Errorf("checksum of %s: %w", it.name, err)
 		}
@@ -48,7 +48,9 @@ func Checksum(ctx context.Context, src Source, srcs []string, opts Options, dige
 }
 
 // sum writes the record of rel (and, for a directory, its included
-// descendants in name order) to h.
+// descendants in name order) to h. A directory that is not included itself
+// is recorded just before its first included descendant, as Copy creates
+// it then.
 func (w *walk) sum(ctx context.Context, h hash.Hash, rel string, fi os.FileInfo, digest FileDigest) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -59,12 +61,19 @@ func (w *walk) sum(ctx context.Context, h hash.Hash, rel string, fi os.FileInfo,
 	}
 	abs := w.c.src.abs(path.Join(w.base, rel))
 	if include {
+		if err := w.flushSums(h, digest); err != nil {
+			return err
+		}
 		if err := w.c.record(h, rel, abs, fi, digest); err != nil {
 			return err
 		}
 	}
 	if !fi.IsDir() || !descend {
 		return nil
+	}
+	if !include {
+		w.sums = append(w.sums, &pendingSum{rel: rel, fi: fi})
+		defer func() { w.sums = w.sums[:len(w.sums)-1] }()
 	}
 	entries, err := os.ReadDir(abs)
 	if err != nil {
@@ -79,6 +88,27 @@ func (w *walk) sum(ctx context.Context, h hash.Hash, rel string, fi os.FileInfo,
 		if err := w.sum(ctx, h, child, cfi, digest); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// pendingSum is a directory recorded only if something below it is.
+type pendingSum struct {
+	rel  string
+	fi   os.FileInfo
+	done bool
+}
+
+// flushSums records the pending directories not recorded yet.
+func (w *walk) flushSums(h hash.Hash, digest FileDigest) error {
+	for _, p := range w.sums {
+		if p.done {
+			continue
+		}
+		if err := w.c.record(h, p.rel, w.c.src.abs(path.Join(w.base, p.rel)), p.fi, digest); err != nil {
+			return err
+		}
+		p.done = true
 	}
 	return nil
 }

@@ -6,16 +6,15 @@ import (
 	"io/fs"
 	"os"
 	"path"
-	"strings"
 )
 
 // item is one resolved source to copy.
 type item struct {
-	group int         // index of the Dockerfile source it came from
-	name  string      // base name as matched, before following a final symlink
-	keep  string      // with --parents: the path kept under dest ("" otherwise)
-	real  string      // Root-relative path with symlinks resolved
-	fi    os.FileInfo // Lstat of real
+	group   int         // index of the Dockerfile source it came from
+	name    string      // base name as matched, before following a final symlink
+	include *include    // with --parents: what to copy below the item (nil: all of it)
+	real    string      // Root-relative path with symlinks resolved
+	fi      os.FileInfo // Lstat of real
 }
 
 // collect resolves the Dockerfile sources into items, in order. A source
@@ -23,16 +22,13 @@ type item struct {
 func (c *copier) collect(ctx context.Context, srcs []string) ([]item, error) {
 	var items []item
 	for i, s := range srcs {
-		pivot := ""
 		if c.opts.Parents {
-			// "a/./b/c": the part after "/./" is what --parents keeps
-			if before, _, ok := strings.Cut(s, "/./"); ok {
-				p, err := cleanSource(before)
-				if err != nil {
-					return nil, err
-				}
-				pivot = p
+			its, err := c.collectParents(ctx, i, s)
+			if err != nil {
+				return nil, err
 			}
+			items = append(items, its...)
+			continue
 		}
 		rel, err := cleanSource(s)
 		if err != nil {
@@ -56,22 +52,10 @@ func (c *copier) collect(ctx context.Context, srcs []string) ([]item, error) {
 			if err != nil {
 				return nil, err
 			}
-			if c.opts.Parents {
-				it.keep = keptPath(m, pivot)
-			}
 			items = append(items, it)
 		}
 	}
 	return items, nil
-}
-
-// keptPath is the part of the matched source m below pivot ("." = the
-// context root) that COPY --parents recreates under dest.
-func keptPath(m, pivot string) string {
-	if pivot == "" || pivot == "." {
-		return m
-	}
-	return strings.TrimPrefix(strings.TrimPrefix(m, pivot), "/")
 }
 
 // resolveItem follows rel to the entry it names and checks Filter on it.

@@ -49,6 +49,10 @@ type Source struct {
 	// KeepOwner keeps the source uid/gid (COPY --from); otherwise files
 	// become 0:0, as for the build context.
 	KeepOwner bool
+	// SocketsAsFiles copies a unix socket as an empty regular file with
+	// its permission bits: the build context reaches BuildKit through
+	// fsutil's transfer, which drops the socket type.
+	SocketsAsFiles bool
 }
 
 // Owner is a numeric uid and gid.
@@ -64,8 +68,22 @@ type Options struct {
 	// Excludes are the COPY --exclude patterns, relative to each source.
 	Excludes []string
 	// Parents is COPY --parents: each source keeps its path (below a
-	// "/./" pivot, if any) under dest, which is a directory.
+	// "/./" pivot, if any) under dest; see parents.go.
 	Parents bool
+	// Unpack, if set, extracts the archives among the matched files
+	// instead of copying them (ADD).
+	Unpack Unpacker
+}
+
+// Unpacker extracts archives for ADD: Copy asks it about every matched
+// regular file, in order, and extracts each archive instead of copying it.
+type Unpacker interface {
+	// IsArchive reports whether the file at the host path abs is an
+	// archive to extract.
+	IsArchive(abs string) (bool, error)
+	// Unpack extracts the archive at the host path abs into the
+	// directory dest (an absolute path inside destRoot, made if missing).
+	Unpack(ctx context.Context, abs, destRoot, dest string) error
 }
 
 // Copy copies srcs (as written in the Dockerfile, variables expanded, with
@@ -86,38 +104,74 @@ func Copy(ctx context.Context, src Source, srcs []string, destRoot, dest string,
 	if err != nil {
 		return err
 	}
-	if len(items) == 0 {
+	if len(items) == 0 && !opts.Parents {
 		return fmt.Errorf("%w: no source files were specified", ErrNotFound)
 	}
-	destIsDir := wantsDir(dest) || opts.Parents
-	if len(items) > 1 && !destIsDir && !items[0].fi.IsDir() {
-		isDir, err := c.dst.isDir(dest)
-		if err != nil {
-			return err
-		}
-		if !isDir {
-			return ErrMultipleSources
-		}
+	archives, err := c.archives(items)
+	if err != nil {
+		return err
+	}
+	destIsDir := wantsDir(dest)
+	if err := c.checkMultiple(items, archives, dest); err != nil {
+		return err
 	}
 	group := -1
-	for _, it := range items {
+	for i, it := range items {
 		if it.group != group { // hard links are tracked per Dockerfile source
 			group = it.group
 			c.links = map[inodeKey]string{}
 		}
-		itemDest := dest
-		if it.keep != "" && it.keep != "." {
-			// the kept path's directories go under dest; the item then
-			// lands in the last of them (a dir item becomes that dir)
-			itemDest = path.Join(cleanDest(dest), it.keep)
-			if !it.fi.IsDir() {
-				itemDest = path.Dir(itemDest)
+		if archives[i] {
+			if err := opts.Unpack.Unpack(ctx, c.src.abs(it.real), destRoot, dest); err != nil {
+				return fmt.Errorf("extracting %s: %w", it.name, err)
 			}
-			itemDest += "/"
+			continue
 		}
-		if err := c.copyItem(ctx, it, itemDest, destIsDir); err != nil {
+		if err := c.copyItem(ctx, it, dest, destIsDir); err != nil {
 			return fmt.Errorf("copying %s: %w", it.name, err)
 		}
+	}
+	return nil
+}
+
+// archives tells which items Options.Unpack extracts instead of copying.
+func (c *copier) archives(items []item) ([]bool, error) {
+	out := make([]bool, len(items))
+	if c.opts.Unpack == nil {
+		return out, nil
+	}
+	for i, it := range items {
+		if !it.fi.Mode().IsRegular() {
+			continue
+		}
+		ok, err := c.opts.Unpack.IsArchive(c.src.abs(it.real))
+		if err != nil {
+			return nil, err
+		}
+		out[i] = ok
+	}
+	return out, nil
+}
+
+// checkMultiple refuses several copied files (archives aside) for a dest
+// that is not a directory. --parents copies each source below its own
+// directories and is exempt, as in BuildKit.
+func (c *copier) checkMultiple(items []item, archives []bool, dest string) error {
+	var copied []item
+	for i, it := range items {
+		if !archives[i] {
+			copied = append(copied, it)
+		}
+	}
+	if len(copied) < 2 || wantsDir(dest) || c.opts.Parents || copied[0].fi.IsDir() {
+		return nil
+	}
+	isDir, err := c.dst.isDir(dest)
+	if err != nil {
+		return err
+	}
+	if !isDir {
+		return ErrMultipleSources
 	}
 	return nil
 }

@@ -3,6 +3,8 @@ package copier
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -156,5 +158,66 @@ func TestCopyCancelled(t *testing.T) {
 	err := Copy(ctx, Source{Root: srcRoot}, []string{"dir"}, destRoot, "/d/", Options{})
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+}
+
+// fakeUnpacker takes files named *.tar for archives and "extracts" each
+// as a directory dest holding a file named after the archive.
+type fakeUnpacker struct{ calls []string }
+
+func (u *fakeUnpacker) IsArchive(abs string) (bool, error) {
+	return strings.HasSuffix(abs, ".tar"), nil
+}
+
+func (u *fakeUnpacker) Unpack(ctx context.Context, abs, destRoot, dest string) error {
+	u.calls = append(u.calls, filepath.Base(abs)+" -> "+dest)
+	dir := filepath.Join(destRoot, dest)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, "from-"+filepath.Base(abs)), nil, 0o644)
+}
+
+func TestCopyUnpack(t *testing.T) {
+	files := tree{"t.tar": "T", "b.tar": "B", "x.txt": "X", "d/in.tar": "I"}
+	tests := []struct {
+		name      string
+		srcs      []string
+		dest      string
+		want      tree
+		wantCalls []string
+		wantErr   error
+	}{
+		{name: "wildcard archives to a dest without slash", srcs: []string{"*.tar"}, dest: "/dest",
+			want:      tree{"dest/": "", "dest/from-b.tar": "", "dest/from-t.tar": ""},
+			wantCalls: []string{"b.tar -> /dest", "t.tar -> /dest"}},
+		{name: "archive then file", srcs: []string{"t.tar", "x.txt"}, dest: "/d",
+			want:      tree{"d/": "", "d/from-t.tar": "", "d/x.txt": "X"},
+			wantCalls: []string{"t.tar -> /d"}},
+		{name: "files in a directory source are copied", srcs: []string{"d"}, dest: "/d/",
+			want: tree{"d/": "", "d/in.tar": "I"}},
+		{name: "two plain files still need a directory", srcs: []string{"t.tar", "x.txt", "x.txt"}, dest: "/d",
+			wantErr: ErrMultipleSources},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srcRoot, destRoot := t.TempDir(), t.TempDir()
+			build(t, srcRoot, files)
+			u := &fakeUnpacker{}
+			err := Copy(context.Background(), Source{Root: srcRoot}, tt.srcs, destRoot, tt.dest, Options{Unpack: u})
+			if tt.wantErr != nil {
+				if !errors.Is(err, tt.wantErr) {
+					t.Fatalf("got %v, want %v", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			diffTrees(t, snapshot(t, destRoot), tt.want)
+			if strings.Join(u.calls, ",") != strings.Join(tt.wantCalls, ",") {
+				t.Errorf("unpacked %q, want %q", u.calls, tt.wantCalls)
+			}
+		})
 	}
 }

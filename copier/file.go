@@ -25,6 +25,10 @@ func (c *copier) copyNonDir(src, target string, fi os.FileInfo) error {
 		if err := copyFileContent(src, target); err != nil {
 			return err
 		}
+	case mode&os.ModeSocket != 0 && c.src.SocketsAsFiles:
+		if err := createEmpty(target); err != nil {
+			return err
+		}
 	case mode&os.ModeSymlink != 0:
 		link, err := os.Readlink(src)
 		if err != nil {
@@ -86,6 +90,15 @@ func copyFileContent(src, target string) error {
 		return fmt.Errorf("copying %s: %w", src, err)
 	}
 	return out.Close()
+}
+
+// createEmpty creates the new empty file target.
+func createEmpty(target string) error {
+	f, err := os.OpenFile(target, os.O_WRONLY|os.O_CREATE|os.O_EXCL|oNoFollow, 0o600)
+	if err != nil {
+		return err
+	}
+	return f.Close()
 }
 
 // applyMeta sets owner, mode, times and xattrs of target from the source

@@ -2,6 +2,7 @@ package copier
 
 import (
 	"context"
+	"net"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -172,5 +173,33 @@ func TestCopyCapabilityXattr(t *testing.T) {
 	n, err := unix.Lgetxattr(filepath.Join(destRoot, "bin/ping"), "security.capability", buf)
 	if err != nil || string(buf[:n]) != string(capv) {
 		t.Errorf("security.capability = %x, %v; want %x", buf[:n], err, capv)
+	}
+}
+
+// TestCopySocket checks that a socket in the build context arrives as an
+// empty regular file with its permission bits (BuildKit's context
+// transfer drops the socket type), and that one from a stage stays a socket.
+func TestCopySocket(t *testing.T) {
+	for _, asFile := range []bool{true, false} {
+		srcRoot, destRoot := t.TempDir(), t.TempDir()
+		l, err := net.Listen("unix", filepath.Join(srcRoot, "socket.sock"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Close()
+		if err := os.Chmod(filepath.Join(srcRoot, "socket.sock"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		src := Source{Root: srcRoot, SocketsAsFiles: asFile, KeepOwner: !asFile}
+		if err := Copy(context.Background(), src, []string{"."}, destRoot, "/", Options{}); err != nil {
+			t.Fatal(err)
+		}
+		fi := stat(t, destRoot, "socket.sock")
+		switch {
+		case asFile && (!fi.Mode().IsRegular() || fi.Size() != 0 || fi.Mode().Perm() != 0o600):
+			t.Errorf("context socket copied as %v, size %d; want an empty 0600 file", fi.Mode(), fi.Size())
+		case !asFile && fi.Mode()&os.ModeSocket == 0:
+			t.Errorf("stage socket copied as %v, want a socket", fi.Mode())
+		}
 	}
 }

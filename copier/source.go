@@ -15,8 +15,11 @@ import (
 // maxSymlinks bounds symlink expansions in one path, as Linux does.
 const maxSymlinks = 40
 
-// errLoop reports too many levels of symlinks in a source path.
-var errLoop = fmt.Errorf("resolving source: %w", syscall.ELOOP)
+// errLoop reports a symlink loop (more than maxSymlinks links) in the
+// source path rel; it matches syscall.ELOOP.
+func errLoop(rel string) error {
+	return fmt.Errorf("resolving source %s: symlink loop (more than %d links to follow): %w", rel, maxSymlinks, syscall.ELOOP)
+}
 
 // sourceFS resolves and reads paths inside Source.Root.
 type sourceFS struct{ Source }
@@ -84,7 +87,7 @@ func (s sourceFS) resolve(rel string) (string, os.FileInfo, error) {
 			return "", nil, fs.ErrNotExist
 		}
 		if links++; links > maxSymlinks {
-			return "", nil, errLoop
+			return "", nil, errLoop(rel)
 		}
 		target, err := os.Readlink(s.abs(cand))
 		if err != nil {

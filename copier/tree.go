@@ -34,7 +34,7 @@ func (c *copier) copyItem(ctx context.Context, it item, dest string, destIsDir b
 		if dfi != nil && dfi.IsDir() {
 			target = filepath.Join(target, it.name)
 		}
-		w := &walk{c: c, base: it.real}
+		w := &walk{c: c, base: it.real, in: it.include}
 		return w.entry(ctx, "", target, it.fi)
 	}
 	if dfi == nil {
@@ -44,7 +44,7 @@ func (c *copier) copyItem(ctx context.Context, it item, dest string, destIsDir b
 	} else if !dfi.IsDir() {
 		return fmt.Errorf("%w: %s", ErrNotDir, c.dst.inRoot(target))
 	}
-	w := &walk{c: c, base: it.real}
+	w := &walk{c: c, base: it.real, in: it.include}
 	return w.children(ctx, "", target)
 }
 
@@ -53,7 +53,9 @@ func (c *copier) copyItem(ctx context.Context, it item, dest string, destIsDir b
 type walk struct {
 	c       *copier
 	base    string        // Root-relative real path of the source
+	in      *include      // --parents: what to copy below base (nil: all)
 	pending []*pendingDir // excluded ancestors of the current entry
+	sums    []*pendingSum // the same, for Checksum
 }
 
 // pendingDir is an excluded directory created only if something below it is copied.
@@ -107,8 +109,9 @@ func (w *walk) entry(ctx context.Context, rel, target string, fi os.FileInfo) er
 	return w.c.copyNonDir(w.c.src.abs(path.Join(w.base, rel)), target, fi)
 }
 
-// filter applies .dockerignore (Filter) and --exclude to rel. descend
-// tells whether an excluded directory may still hold included paths.
+// filter applies .dockerignore (Filter), --exclude and the --parents
+// pattern to rel. descend tells whether a directory that is not included
+// may still hold included paths.
 func (w *walk) filter(rel string, fi os.FileInfo) (include, descend bool, err error) {
 	if rel == "" {
 		return true, true, nil
@@ -124,9 +127,16 @@ func (w *walk) filter(rel string, fi os.FileInfo) (include, descend bool, err er
 			return false, false, fmt.Errorf("matching --exclude: %w", err)
 		}
 	}
+	selected := true
+	if w.in != nil {
+		if selected, err = w.in.matches(rel); err != nil {
+			return false, false, err
+		}
+	}
 	descend = (!ignored || w.c.src.FilterExceptions) &&
-		(!excluded || w.c.excludes.Exclusions())
-	return !ignored && !excluded, descend, nil
+		(!excluded || w.c.excludes.Exclusions()) &&
+		(selected || w.in.mayHold(rel))
+	return !ignored && !excluded && selected, descend, nil
 }
 
 // dir copies the source directory rel to target. An excluded directory is

@@ -10,7 +10,6 @@ import (
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 	"github.com/moby/buildkit/frontend/dockerfile/linter"
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
-	"github.com/moby/buildkit/frontend/dockerfile/shell"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
@@ -24,7 +23,7 @@ type checker struct {
 	lint     *linter.Linter
 	warnings []LintWarning
 
-	shlex      *shell.Lex
+	shlex      *Lex
 	target     ocispecs.Platform // the platform stages build for
 	globalArgs *lintEnv          // the ARGs before the first FROM, and the automatic ones
 	metaArgs   map[string]bool   // keys declared by ARGs before the first FROM
@@ -61,7 +60,7 @@ func (c *checker) run(ctx context.Context) error {
 	}
 	c.checkStageNames(stages)
 	c.checkCasing(stages)
-	c.shlex = shell.NewLex(res.EscapeToken)
+	c.shlex = NewLex(res.EscapeToken)
 	c.allStages = !c.opts.forBuild && c.opts.target == ""
 
 	if err := c.setGlobalArgs(stages, metaArgs); err != nil {

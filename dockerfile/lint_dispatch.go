@@ -13,7 +13,6 @@ import (
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 	"github.com/moby/buildkit/frontend/dockerfile/linter"
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
-	"github.com/moby/buildkit/frontend/dockerfile/shell"
 	"github.com/moby/buildkit/util/suggest"
 	"github.com/moby/buildkit/util/system"
 )
@@ -159,7 +158,7 @@ func (c *checker) expand(d *stageState, cmd lintCommand, lint *linter.Linter) er
 		}
 	}
 	if ex, ok := cmd.Command.(instructions.SupportsSingleWordExpansionRaw); ok {
-		lex := shell.NewLex('\\')
+		lex := NewLex('\\')
 		lex.SkipProcessQuotes = true
 		return ex.ExpandRaw(func(word string) (string, error) {
 			w, unmatched, err := lex.ProcessWord(word, d.env)

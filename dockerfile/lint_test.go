@@ -203,6 +203,7 @@ func FuzzLint(f *testing.F) {
 	for _, tc := range lintCases {
 		f.Add(tc.df)
 	}
+	addConformanceSeeds(f)
 	f.Fuzz(func(t *testing.T, s string) {
 		df, err := Parse("Dockerfile", strings.NewReader(s))
 		if err != nil {

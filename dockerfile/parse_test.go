@@ -2,6 +2,8 @@ package dockerfile
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -76,7 +78,19 @@ func FuzzParse(f *testing.F) {
 	} {
 		f.Add(s)
 	}
+	addConformanceSeeds(f)
 	f.Fuzz(func(t *testing.T, s string) {
 		_, _ = Parse("Dockerfile", strings.NewReader(s))
 	})
+}
+
+// addConformanceSeeds adds every Dockerfile of the conformance suite (ported
+// from BuildKit's tests: the grammar's corners) as a fuzz seed.
+func addConformanceSeeds(f *testing.F) {
+	paths, _ := filepath.Glob("../conformance/cases/*/Dockerfile*")
+	for _, p := range paths {
+		if b, err := os.ReadFile(p); err == nil {
+			f.Add(string(b))
+		}
+	}
 }

@@ -3,11 +3,12 @@ package explain
 import (
 	"archive/tar"
 	"bytes"
-	"debug/buildinfo"
 	"io"
 	"path"
 	"regexp"
 	"strings"
+
+	"github.com/kiln-build/kiln/attest"
 )
 
 // factKind is what kind of thing a scan found in a layer.
@@ -39,9 +40,8 @@ type fact struct {
 }
 
 const (
-	headBytes   = 512       // read from every file to tell its kind
-	secretBytes = 64 << 10  // read from a file that may hold a key
-	maxELF      = 128 << 20 // larger ELF files are not searched for Go build info
+	headBytes   = 512      // read from every file to tell its kind
+	secretBytes = 64 << 10 // read from a file that may hold a key
 )
 
 var (
@@ -105,18 +105,15 @@ func (c *classifier) file(p string, h *tar.Header, r io.Reader) error {
 // info (the Go toolchain's commands are built as "cmd/…"), others by name.
 func (c *classifier) elf(p string, h *tar.Header, head []byte, r io.Reader) error {
 	name := path.Base(p)
-	if h.Mode&0o111 != 0 && h.Size <= maxELF {
-		c.buf.Reset()
-		c.buf.Write(head)
-		if _, err := io.Copy(&c.buf, r); err != nil {
-			return err
+	bi, err := attest.ReadGoBuildInfo(h.FileInfo().Mode(), h.Size, head, r, &c.buf)
+	if err != nil {
+		return err
+	}
+	if bi != nil {
+		if strings.HasPrefix(bi.Path, "cmd/") && (bi.Main.Path == "" || bi.Main.Path == "cmd") {
+			c.addTool(p, "Go toolchain", bi.Path, []int{2, 4}, "src/runtime", "pkg/tool", "VERSION")
 		}
-		if bi, err := buildinfo.Read(bytes.NewReader(c.buf.Bytes())); err == nil {
-			if strings.HasPrefix(bi.Path, "cmd/") && (bi.Main.Path == "" || bi.Main.Path == "cmd") {
-				c.addTool(p, "Go toolchain", bi.Path, []int{2, 4}, "src/runtime", "pkg/tool", "VERSION")
-			}
-			return nil // a Go program is never a toolchain by its name alone
-		}
+		return nil // a Go program is never a toolchain by its name alone
 	}
 	if t, ok := toolByName(name); ok {
 		switch {

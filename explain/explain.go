@@ -31,6 +31,9 @@ type Report struct {
 	Stages     []Stage   `json:"stages"`
 	Warnings   []Warning `json:"warnings"`
 	Notes      []string  `json:"notes,omitempty"` // what could not be explained, and why
+	// Attestations are the SBOMs and provenances attached to the image
+	// in its index (kiln build --sbom, --provenance).
+	Attestations []Attestation `json:"attestations,omitempty"`
 }
 
 // Layer is one layer of the image and what made it.
@@ -131,7 +134,12 @@ func AnalyzeDigest(ctx context.Context, st *store.Store, manifest v1.Hash, opts 
 		for _, x := range imgs {
 			all = append(all, x.platform)
 		}
-		a.note("%s is an index of %s: this explains %s", manifest, strings.Join(all, ", "), im.platform)
+		if len(imgs) > 1 {
+			a.note("%s is an index of %s: this explains %s", manifest, strings.Join(all, ", "), im.platform)
+		}
+		if a.rep.Attestations, err = attestationsOf(st, manifest, im.digest); err != nil {
+			return nil, err
+		}
 	} else if o.platform != "" && o.platform != a.rep.Platform {
 		return nil, fmt.Errorf("%w: the image is %s, not %s", store.ErrNotFound, a.rep.Platform, o.platform)
 	}
@@ -172,7 +180,7 @@ func Check(ctx context.Context, st *store.Store, manifest v1.Hash, opts ...Optio
 		if err != nil {
 			return nil, err
 		}
-		if isIndex {
+		if isIndex && len(imgs) > 1 { // (an attested image is an index of one)
 			all = mergePlatform(all, ws, im.platform)
 		} else {
 			all = append(all, ws...)

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/kiln-build/kiln/attest"
 	"github.com/kiln-build/kiln/store"
 )
 
@@ -43,9 +44,15 @@ func resolveHash(st *store.Store, h v1.Hash) (v1.Hash, error) {
 	if err != nil {
 		return v1.Hash{}, err
 	}
-	for _, im := range imgs { // an image ID
-		if m, err := readManifest(st, im.Descriptor.Digest); err == nil && m.Config.Digest == h {
-			return im.Descriptor.Digest, nil
+	for _, im := range imgs { // an image ID: a config's digest, of an image or of an image in an index
+		list, _, err := images(st, im.Descriptor.Digest)
+		if err != nil {
+			continue
+		}
+		for _, x := range list {
+			if m, err := readManifest(st, x.digest); err == nil && m.Config.Digest == h {
+				return x.digest, nil
+			}
 		}
 	}
 	return v1.Hash{}, fmt.Errorf("%w: image %s", store.ErrNotFound, h)
@@ -97,6 +104,9 @@ func images(st *store.Store, d v1.Hash) ([]platformImage, bool, error) {
 	}
 	var out []platformImage
 	for _, m := range idx.Manifests {
+		if attest.IsAttestation(m) {
+			continue // an SBOM or a provenance, not a platform's image
+		}
 		if m.MediaType.IsImage() || m.MediaType == "" {
 			out = append(out, platformImage{digest: m.Digest, platform: formatPlatform(m.Platform)})
 		}

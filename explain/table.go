@@ -22,6 +22,10 @@ func (r *Report) WriteTable(w io.Writer) error {
 	}
 	fmt.Fprintln(bw)
 	r.writeLayers(bw)
+	if len(r.Attestations) > 0 {
+		fmt.Fprintln(bw)
+		r.writeAttestations(bw)
+	}
 	if len(r.Warnings) > 0 {
 		fmt.Fprintln(bw)
 		WriteWarnings(bw, r.Warnings)
@@ -103,6 +107,16 @@ func (r *Report) writeLayers(w io.Writer) {
 		for _, p := range L.TopPaths {
 			fmt.Fprintf(tw, "\t\t%s\t\t  %s\n", progress.Size(p.Bytes), p.Path)
 		}
+	}
+	tw.Flush()
+}
+
+// writeAttestations writes a line per attestation attached to the image.
+func (r *Report) writeAttestations(w io.Writer) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "ATTESTATION\tPREDICATE\tSIZE\tSAYS")
+	for _, a := range r.Attestations {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", a.Type, a.PredicateType, progress.Size(a.Size), a.Summary)
 	}
 	tw.Flush()
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/kiln-build/kiln/registry"
 	"github.com/kiln-build/kiln/store"
 )
 
@@ -144,7 +145,12 @@ func putBlob(tw *tar.Writer, st *store.Store, d v1.Hash) error {
 }
 
 // DockerArchive writes the image as a `docker load` tarball tagged with names.
+// An image with attestations (an index of one image) gives that image.
 func DockerArchive(st *store.Store, desc v1.Descriptor, names []string, w io.Writer) error {
+	desc, err := dockerImage(st, desc)
+	if err != nil {
+		return err
+	}
 	img, err := st.Image(desc.Digest)
 	if err != nil {
 		return err
@@ -192,7 +198,7 @@ func Push(ctx context.Context, st *store.Store, desc v1.Descriptor, refs []strin
 		if err != nil {
 			return fmt.Errorf("push %s: %w", r, err)
 		}
-		opts := []remote.Option{remote.WithContext(ctx), remote.WithAuthFromKeychain(kc)}
+		opts := registry.Remote(ctx, kc) // retries with backoff, stops on cancel
 		switch t := tagged.(type) {
 		case v1.ImageIndex:
 			err = remote.WriteIndex(ref, t, opts...)

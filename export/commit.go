@@ -36,7 +36,7 @@ const (
 // ParseCompression checks a --compression value.
 func ParseCompression(s string) (Compression, error) {
 	switch c := Compression(s); c {
-	case "", Gzip:
+	case Gzip:
 		return Gzip, nil
 	case Zstd, Uncompressed:
 		return c, nil

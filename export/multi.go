@@ -3,7 +3,6 @@ package export
 import (
 	"archive/tar"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -49,18 +48,7 @@ func (w *writer) commitIndex(ctx context.Context, clamp *time.Time) error {
 			d.Annotations = w.o.annotations["manifest-descriptor"]
 			idx.Manifests = append(idx.Manifests, d)
 		}
-		raw, err := json.Marshal(idx)
-		if err != nil {
-			return err
-		}
-		d, err := w.st.WriteBlobBytes(raw)
-		if err != nil {
-			return err
-		}
-		w.rep.Manifest = v1.Descriptor{MediaType: types.OCIImageIndex, Digest: d, Size: int64(len(raw)),
-			Annotations: w.o.annotations["index-descriptor"]}
-		w.rep.ImageID = d.String() // as buildx: a multi-platform image is named by its index
-		return nil
+		return w.putIndex(idx) // as buildx: a multi-platform image is named by its index
 	}()
 	step.Done(err)
 	w.committed = err == nil
@@ -83,43 +71,45 @@ func nonEmpty(ss ...string) []string {
 	return out
 }
 
-// localPlatforms writes each platform's files into dest/<platform>.
-func (w *writer) localPlatforms(ctx context.Context, dest string) error {
+// localPlatforms writes each platform's files into dest/<platform>
+// (with its attestations, if any).
+func (w *writer) localPlatforms(ctx context.Context, dest string, vcs map[string]string) error {
 	for _, pr := range w.res.Platforms {
 		lowers, err := pr.Lowers(ctx, pr.Image)
 		if err != nil {
 			return err
 		}
-		if err := Local(ctx, pr.Snapshots(), lowers, filepath.Join(dest, platformDir(pr))); err != nil {
+		dir := filepath.Join(dest, platformDir(pr))
+		if err := Local(ctx, pr.Snapshots(), lowers, dir); err != nil {
 			return err
+		}
+		if w.fileAttestations() {
+			if err := w.attestDir(ctx, pr, dir, vcs); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
 }
 
 // tarPlatforms writes each platform's files under <platform>/ in one tar.
-func (w *writer) tarPlatforms(ctx context.Context, out io.Writer) error {
+func (w *writer) tarPlatforms(ctx context.Context, out io.Writer, vcs map[string]string) error {
 	tw := tar.NewWriter(out)
 	for _, pr := range w.res.Platforms {
-		lowers, err := pr.Lowers(ctx, pr.Image)
-		if err != nil {
-			return err
-		}
-		pr2, pw := io.Pipe()
-		go func() { pw.CloseWithError(FlatTar(ctx, pr.Snapshots(), lowers, pw)) }()
-		err = prefixTar(tw, tar.NewReader(pr2), platformDir(pr)+"/")
-		pr2.CloseWithError(err)
-		if err != nil {
+		if err := w.tarRootfs(ctx, pr, tw, platformDir(pr)+"/", vcs); err != nil {
 			return err
 		}
 	}
 	return tw.Close()
 }
 
-// prefixTar copies the entries of tr into tw under prefix.
-func prefixTar(tw *tar.Writer, tr *tar.Reader, prefix string) error {
-	if err := tw.WriteHeader(&tar.Header{Name: prefix, Typeflag: tar.TypeDir, Mode: 0o755}); err != nil {
-		return err
+// prefixTar copies the entries of tr into tw under prefix; rw, if not
+// nil, sees each entry as it goes by.
+func prefixTar(tw *tar.Writer, tr *tar.Reader, prefix string, rw *rootfsWalk) error {
+	if prefix != "" {
+		if err := tw.WriteHeader(&tar.Header{Name: prefix, Typeflag: tar.TypeDir, Mode: 0o755}); err != nil {
+			return err
+		}
 	}
 	for {
 		h, err := tr.Next()
@@ -129,14 +119,21 @@ func prefixTar(tw *tar.Writer, tr *tar.Reader, prefix string) error {
 		if err != nil {
 			return err
 		}
-		h.Name = prefix + strings.TrimPrefix(h.Name, "./")
+		rel := strings.TrimPrefix(h.Name, "./")
+		h.Name = prefix + rel
 		if h.Typeflag == tar.TypeLink {
 			h.Linkname = prefix + strings.TrimPrefix(h.Linkname, "./")
 		}
 		if err := tw.WriteHeader(h); err != nil {
 			return err
 		}
-		if _, err := io.Copy(tw, tr); err != nil {
+		content := io.TeeReader(tr, tw) // what rw reads goes to tw too
+		if rw != nil && h.Typeflag != tar.TypeDir {
+			if err := rw.entry(strings.TrimSuffix(rel, "/"), h.FileInfo().Mode(), h.Size, content); err != nil {
+				return err
+			}
+		}
+		if _, err := io.Copy(io.Discard, content); err != nil {
 			return err
 		}
 	}

@@ -2,6 +2,7 @@ package export
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -42,17 +43,19 @@ func ParseOutput(s string) (Output, error) {
 		case "dest":
 			o.Dest = v
 		case "push":
-			o.Push = v == "true" || v == "1"
+			b, err := parseBool(v)
+			if err != nil {
+				return o, fmt.Errorf("--output %q: push=%s: %w", s, v, err)
+			}
+			o.Push = b
 		case "name":
 			o.Name = v
 		case "rewrite-timestamp":
-			switch strings.ToLower(v) {
-			case "true", "1":
-			case "false", "0":
-				o.KeepTimestamps = true
-			default:
-				return o, fmt.Errorf("--output %q: rewrite-timestamp=%s: want true or false", s, v)
+			b, err := parseBool(v)
+			if err != nil {
+				return o, fmt.Errorf("--output %q: rewrite-timestamp=%s: %w", s, v, err)
 			}
+			o.KeepTimestamps = !b
 		case "compression", "oci-mediatypes", "unpack", "store":
 			// accepted as buildx does; kiln's defaults apply
 		default:
@@ -85,4 +88,14 @@ func ParseOutput(s string) (Output, error) {
 // NeedsCommit reports whether the output needs the image's layer blobs.
 func (o Output) NeedsCommit() bool {
 	return o.Type != "local" && o.Type != "tar"
+}
+
+// parseBool reads an output attribute's boolean as buildx does
+// (strconv.ParseBool: true, false, 1, 0, t, f, …).
+func parseBool(v string) (bool, error) {
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return false, fmt.Errorf("want true or false")
+	}
+	return b, nil
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/kiln-build/kiln/attest"
 	"github.com/kiln-build/kiln/cache"
 	"github.com/kiln-build/kiln/explain"
 	"github.com/kiln-build/kiln/image"
@@ -28,6 +29,7 @@ type options struct {
 	sink        progress.Sink
 	stdout      io.Writer
 	noLeakCheck bool
+	attest      attest.Spec
 }
 
 func makeOptions(opts []Option) (*options, error) {
@@ -168,6 +170,11 @@ func Write(ctx context.Context, st *store.Store, res *solver.Result, outs []Outp
 	if err := w.commit(ctx, outs); err != nil {
 		return Report{}, err
 	}
+	if w.committed && o.attest.Any() {
+		if err := w.attach(ctx, outs); err != nil {
+			return Report{}, err
+		}
+	}
 	var toTag []string
 	for _, out := range outs {
 		names := o.tags
@@ -234,6 +241,7 @@ type writer struct {
 	o         *options
 	rep       Report
 	committed bool
+	image     v1.Descriptor // with attestations: the image manifest the index holds
 }
 
 // multi reports a multi-platform result.
@@ -242,10 +250,11 @@ func (w *writer) multi() bool { return len(w.res.Platforms) > 0 }
 // check refuses what the outputs cannot do with the result.
 func (w *writer) check(outs []Output) error {
 	for typ := range w.o.annotations {
-		if (typ == "index" || typ == "index-descriptor") && !w.multi() {
-			return fmt.Errorf("--annotation %s:…: an index is only made for a multi-platform build", typ)
+		if (typ == "index" || typ == "index-descriptor") && !w.multi() && !w.o.attest.Any() {
+			return fmt.Errorf("--annotation %s:…: an index is only made for a multi-platform build or with attestations", typ)
 		}
 	}
+	w.warnAttestations(outs)
 	if !w.multi() {
 		return nil
 	}
@@ -341,15 +350,7 @@ func (w *writer) output(ctx context.Context, out Output, names []string) error {
 		return nil
 	case "local":
 		step := progress.Start(sink, progress.StepInfo{Name: "copying files to " + out.Dest})
-		var err error
-		if w.multi() {
-			err = w.localPlatforms(ctx, out.Dest)
-		} else {
-			var lowers []string
-			if lowers, err = w.res.Lowers(ctx, w.res.Image); err == nil {
-				err = Local(ctx, w.res.Snapshots(), lowers, out.Dest)
-			}
-		}
+		err := w.local(ctx, out.Dest)
 		step.Done(err)
 		return err
 	}
@@ -360,14 +361,7 @@ func (w *writer) output(ctx context.Context, out Output, names []string) error {
 		case "docker":
 			return DockerArchive(w.st, desc, names, wr)
 		default:
-			if w.multi() {
-				return w.tarPlatforms(ctx, wr)
-			}
-			lowers, err := w.res.Lowers(ctx, w.res.Image)
-			if err != nil {
-				return err
-			}
-			return FlatTar(ctx, w.res.Snapshots(), lowers, wr)
+			return w.tar(ctx, wr)
 		}
 	})
 	if err != nil {

@@ -45,6 +45,20 @@ func TestBadInput(t *testing.T) {
 			[]string{"--platform"}},
 		{"bad flag", map[string]string{"Dockerfile": "FROM busybox\n"}, []string{"--frobnicate"},
 			[]string{"--frobnicate"}},
+		{"exponential ARGs", map[string]string{"Dockerfile": "FROM busybox\nARG a=xxxxxxxxxx\nARG b=$a$a$a$a$a$a$a$a$a$a\nARG c=$b$b$b$b$b$b$b$b$b$b\nARG d=$c$c$c$c$c$c$c$c$c$c\nARG e=$d$d$d$d$d$d$d$d$d$d\nARG f=$e$e$e$e$e$e$e$e$e$e\nARG g=$f$f$f$f$f$f$f$f$f$f\nARG h=$g$g$g$g$g$g$g$g$g$g\nARG i=$h$h$h$h$h$h$h$h$h$h\nENV j=$i$i$i$i$i$i$i$i$i$i\n"}, nil,
+			[]string{"Dockerfile:8:", "ARG g", "variable expansion too large"}},
+		{"invalid STOPSIGNAL", map[string]string{"Dockerfile": "FROM busybox\nSTOPSIGNAL SIGBOGUS\n"}, nil,
+			[]string{"Dockerfile:2:", "invalid signal: SIGBOGUS"}},
+		{"bad ADD checksum", map[string]string{"Dockerfile": "FROM busybox\nADD --checksum=sha256:zz http://127.0.0.1:1/x /x\n"}, nil,
+			[]string{"Dockerfile:2:", "--checksum=sha256:zz", "invalid checksum digest"}},
+		{"symlink loop", map[string]string{"Dockerfile": "FROM busybox\nCOPY loop /x\n"}, nil,
+			[]string{"Dockerfile:2:", "symlink loop"}},
+		{"exit code above 128", map[string]string{"Dockerfile": "FROM busybox\nRUN exit 200\n"}, nil,
+			[]string{"Dockerfile:2:", "exit code: 200"}},
+		{"empty compression", map[string]string{"Dockerfile": "FROM busybox\n"}, []string{"--compression="},
+			[]string{"--compression="}},
+		{"push=maybe", map[string]string{"Dockerfile": "FROM busybox\n"}, []string{"-o", "type=image,push=maybe"},
+			[]string{"push=maybe"}},
 		{"foreign frontend", map[string]string{"Dockerfile": "# syntax=example.com/frontend:1\nFROM busybox\n"}, nil,
 			[]string{"syntax=example.com/frontend:1", "built-in"}},
 	}
@@ -54,6 +68,10 @@ func TestBadInput(t *testing.T) {
 			for p, body := range c.files {
 				os.MkdirAll(dir, 0o755)
 				os.WriteFile(filepath.Join(dir, p), []byte(body), 0o644)
+			}
+			if c.name == "symlink loop" {
+				os.Symlink("loop2", filepath.Join(dir, "loop"))
+				os.Symlink("loop", filepath.Join(dir, "loop2"))
 			}
 			r := kiln(t, append(append([]string{"build", "-t", "bad:1"}, c.args...), dir)...)
 			if r.code != 1 {

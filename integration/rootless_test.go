@@ -256,3 +256,56 @@ func TestRootlessSingleID(t *testing.T) {
 		t.Errorf("COPY --chown without subordinate ids: %d %s", code, e)
 	}
 }
+
+// TestNoProcessSandbox: rootless kiln where /proc is masked, as in an
+// unprivileged Kubernetes pod (here: /dev/null bound over /proc/kcore in a
+// mount namespace, which locks the mount for kiln's user namespace). A RUN
+// cannot mount a /proc of its own there: the error says what to do, and
+// --no-process-sandbox runs it in kiln's pid namespace with kiln's /proc,
+// still under the seccomp profile.
+func TestNoProcessSandbox(t *testing.T) {
+	u := rootlessUser(t)
+	if _, err := exec.LookPath("unshare"); err != nil {
+		t.Skip("unshare (util-linux) is missing")
+	}
+	dir := project(t, map[string]string{"Dockerfile": "FROM busybox\nRUN echo pid=$$ > /pid && grep Seccomp: /proc/self/status > /status\n"})
+	os.Chmod(dir, 0o755)
+	os.Chmod(filepath.Dir(dir), 0o755)
+	home := userDir(t, u)
+	bb := saveBusybox(t)
+	os.Chmod(bb, 0o644)
+	os.Chmod(filepath.Dir(bb), 0o755)
+	masked := func(args ...string) (string, int) {
+		t.Helper()
+		user := userCommand(t, u, home, args...)
+		script := `for p in /proc/kcore /proc/timer_list /proc/keys; do [ -f $p ] && mount --bind /dev/null $p && exec "$@"; done; exit 99`
+		cmd := exec.Command("unshare", append([]string{"-m", "--propagation", "private", "sh", "-c", script, "sh"}, user.Args...)...)
+		out, err := cmd.CombinedOutput()
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		return string(out), code
+	}
+	if out, code := masked("load", "-i", bb); code != 0 {
+		t.Fatalf("load: %s", out)
+	}
+	out, code := masked("build", "--progress=plain", dir)
+	if code == 0 {
+		t.Skip("this kernel lets a user namespace mount /proc over a masked one")
+	}
+	if !strings.Contains(out, "--no-process-sandbox") {
+		t.Errorf("the error does not say what to do:\n%s", out)
+	}
+	out, code = masked("build", "--progress=plain", "--no-process-sandbox", "-o", filepath.Join(home, "out"), dir)
+	if code != 0 {
+		t.Fatalf("--no-process-sandbox: %s", out)
+	}
+	pid, _ := os.ReadFile(filepath.Join(home, "out", "pid"))
+	status, _ := os.ReadFile(filepath.Join(home, "out", "status"))
+	if strings.TrimSpace(string(pid)) == "pid=1" || !strings.Contains(string(status), "Seccomp:\t2") {
+		t.Errorf("RUN saw %q, %q: want another pid than 1 (no pid namespace) and the seccomp filter", pid, status)
+	}
+}

@@ -1,10 +1,7 @@
 package plan
 
 import (
-	"fmt"
 	"sort"
-	"strconv"
-	"time"
 
 	"github.com/kiln-build/kiln/dockerfile"
 	"github.com/moby/buildkit/frontend/dockerfile/shell"
@@ -15,7 +12,7 @@ import (
 // default may use earlier ones, and a --build-arg overrides it.
 func (p *Plan) resolveGlobals() error {
 	p.Global = AutoArgs(p.Platform, p.BuildPlatform)
-	lex := shell.NewLex(p.File.EscapeToken)
+	lex := dockerfile.NewLex(p.File.EscapeToken)
 	for _, a := range p.File.MetaArgs {
 		for _, kv := range a.Args {
 			if v, ok := p.BuildArgs[kv.Key]; ok {
@@ -84,39 +81,6 @@ func (p *Plan) ProxyEnv() []string {
 		}
 	}
 	return out
-}
-
-// Epoch is SOURCE_DATE_EPOCH when the build args set it to a number of
-// seconds: every history entry the build adds takes that time.
-//
-// The value comes from --build-arg, else from a global ARG's default in the
-// Dockerfile (ARG SOURCE_DATE_EPOCH=…), as in BuildKit.
-func (p *Plan) Epoch() (time.Time, bool) {
-	v, ok := p.BuildArgs["SOURCE_DATE_EPOCH"]
-	if !ok {
-		v, ok = p.Global["SOURCE_DATE_EPOCH"]
-	}
-	if ok && v != "" {
-		if n, err := strconv.ParseInt(v, 10, 64); err == nil {
-			return time.Unix(n, 0).UTC(), true
-		}
-	}
-	return time.Time{}, false
-}
-
-// checkEpoch refuses a SOURCE_DATE_EPOCH that is no number of seconds.
-func (p *Plan) checkEpoch() error {
-	v, ok := p.BuildArgs["SOURCE_DATE_EPOCH"]
-	if !ok {
-		v, ok = p.Global["SOURCE_DATE_EPOCH"]
-	}
-	if !ok || v == "" {
-		return nil
-	}
-	if _, err := strconv.ParseInt(v, 10, 64); err != nil {
-		return fmt.Errorf("invalid SOURCE_DATE_EPOCH: %s", v)
-	}
-	return nil
 }
 
 // BuildArg is the --build-arg value of key, if one was given.

@@ -17,7 +17,7 @@ func (p *Plan) linkDeps(st *Stage, byName map[string]*Stage) error {
 	if st.BaseStage != nil {
 		st.Deps = append(st.Deps, st.BaseStage)
 	}
-	lex := shell.NewLex(p.File.EscapeToken)
+	lex := dockerfile.NewLex(p.File.EscapeToken)
 	for _, c := range st.Inst.Commands {
 		for _, from := range fromRefs(c) {
 			// as BuildKit: --from is never expanded, and any variable or

@@ -41,6 +41,9 @@ type Plan struct {
 	Contexts map[string]string
 	// Platform is the target platform, BuildPlatform the host's.
 	Platform, BuildPlatform ocispecs.Platform
+	// epochSource is where SOURCE_DATE_EPOCH says the epoch comes from
+	// (epoch.go), until the solver resolves it.
+	epochSource *EpochSource
 }
 
 // Stage is one FROM block.
@@ -85,10 +88,7 @@ func New(f *dockerfile.File, opts Options) (*Plan, error) {
 	if err := p.resolveGlobals(); err != nil {
 		return nil, err
 	}
-	if err := p.checkEpoch(); err != nil {
-		return nil, err
-	}
-	lex := shell.NewLex(f.EscapeToken)
+	lex := dockerfile.NewLex(f.EscapeToken)
 	byName := map[string]*Stage{}
 	for i := range f.Stages {
 		st := &Stage{Index: i, Name: strings.ToLower(f.Stages[i].Name), Inst: &f.Stages[i]}
@@ -121,6 +121,9 @@ func New(f *dockerfile.File, opts Options) (*Plan, error) {
 			byName[st.Name] = st
 		}
 		p.Stages = append(p.Stages, st)
+	}
+	if err := p.planEpoch(); err != nil {
+		return nil, err
 	}
 	for _, st := range p.Stages {
 		if err := p.linkDeps(st, byName); err != nil {
@@ -225,7 +228,7 @@ func cyclePath(path []*Stage) string {
 
 // stagePlatform sets the stage's platform: FROM --platform (expanded
 // against the global ARGs, such as $BUILDPLATFORM), else the target's.
-func (p *Plan) stagePlatform(lex *shell.Lex, st *Stage) error {
+func (p *Plan) stagePlatform(lex *dockerfile.Lex, st *Stage) error {
 	st.Platform = p.Platform
 	if st.Inst.Platform == "" {
 		return nil

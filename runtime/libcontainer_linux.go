@@ -8,12 +8,14 @@ import (
 	"path/filepath"
 	goruntime "runtime"
 	"strings"
+	"sync"
 
 	// Device cgroup rules need the devices cgroup manager.
 	_ "github.com/opencontainers/cgroups/devices"
 	"github.com/opencontainers/runc/libcontainer"
 	"github.com/opencontainers/runc/libcontainer/specconv"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
 )
 
@@ -30,10 +32,20 @@ type Libcontainer struct {
 
 var _ Executor = (*Libcontainer)(nil)
 
+var quietLibcontainer sync.Once
+
 // NewLibcontainer returns an Executor that runs containers in-process with
 // runc's libcontainer, keeping their state in stateDir (for example
 // <store>/tmp/run), which it creates. Cgroups use the cgroupfs driver.
 func NewLibcontainer(stateDir string, opts ...Option) (Executor, error) {
+	quietLibcontainer.Do(func() {
+		// libcontainer logs through logrus' standard logger; its warnings
+		// ("unable to get oom kill count" without cgroups, rootless) are
+		// noise in a build's output, and its errors come back as errors
+		if logrus.GetLevel() > logrus.ErrorLevel {
+			logrus.SetLevel(logrus.ErrorLevel)
+		}
+	})
 	o, err := makeOptions(opts)
 	if err != nil {
 		return nil, err
@@ -152,7 +164,21 @@ func (l *Libcontainer) containerRoot() (string, func(), error) {
 	if err != nil {
 		return "", nil, fmt.Errorf("runtime: %w", err)
 	}
-	return dir, func() { _ = os.RemoveAll(dir) }, nil
+	// held for the container's life: store.SweepStale leaves a locked
+	// state dir alone (kill -9 releases the lock, and the next start sweeps)
+	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		fd = -1
+	} else if unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB) != nil {
+		unix.Close(fd)
+		fd = -1
+	}
+	return dir, func() {
+		_ = os.RemoveAll(dir)
+		if fd >= 0 {
+			unix.Close(fd)
+		}
+	}, nil
 }
 
 // sealBase returns "" when libcontainer can keep its container state dirs

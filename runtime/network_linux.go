@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -79,6 +80,11 @@ func setupNetwork(ctx context.Context, s *specs.Spec, o options) (stop func(), e
 	}
 	path := "/proc/" + strconv.Itoa(os.Getpid()) + "/fd/" + strconv.Itoa(int(ns.Fd()))
 	n, err := startSlirp(ctx, bin, path)
+	for try := 1; err != nil && try < 3 && strings.Contains(err.Error(), "resource busy"); try++ {
+		// the tap still attached somewhere (see setupNetns): once more
+		time.Sleep(time.Duration(try) * 20 * time.Millisecond)
+		n, err = startSlirp(ctx, bin, path)
+	}
 	if err != nil {
 		ns.Close()
 		return nil, err
@@ -221,6 +227,13 @@ func setupNetns(tap string) error {
 	if err := unix.IoctlIfreq(sock, unix.SIOCSIFFLAGS, lo); err != nil {
 		return fmt.Errorf("bringing lo up: %w", err)
 	}
+	// No fork may happen while the tap's fd is open: a child between fork
+	// and exec holds a copy of it (O_CLOEXEC closes it only at exec), which
+	// keeps the persistent tap attached, and slirp4netns's TUNSETIFF then
+	// fails with EBUSY (seen under load, with several RUNs starting at
+	// once). Go's fork takes ForkLock for writing.
+	syscall.ForkLock.RLock()
+	defer syscall.ForkLock.RUnlock()
 	fd, err := unix.Open("/dev/net/tun", unix.O_RDWR|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return fmt.Errorf("tap device: %w", err)

@@ -45,6 +45,9 @@ func (s Spec) applyExtras(spec *specs.Spec) {
 	if s.Insecure {
 		insecure(spec)
 	}
+	if s.NoProcessSandbox {
+		noProcessSandbox(spec)
+	}
 }
 
 // insecure turns spec into RUN --security=insecure's sandbox, as BuildKit's
@@ -123,4 +126,18 @@ func ParseUlimit(v string) (specs.POSIXRlimit, error) {
 		return specs.POSIXRlimit{}, fmt.Errorf("--ulimit %q: soft limit must be at most the hard limit", v)
 	}
 	return specs.POSIXRlimit{Type: typ, Soft: uint64(s), Hard: uint64(h)}, nil
+}
+
+// noProcessSandbox drops the pid namespace and binds the caller's /proc in
+// place of a fresh one (see Spec.NoProcessSandbox).
+func noProcessSandbox(spec *specs.Spec) {
+	spec.Linux.Namespaces = slices.DeleteFunc(spec.Linux.Namespaces, func(n specs.LinuxNamespace) bool {
+		return n.Type == specs.PIDNamespace
+	})
+	for i, m := range spec.Mounts {
+		if m.Destination == "/proc" && m.Type == "proc" {
+			spec.Mounts[i] = specs.Mount{Destination: "/proc", Type: "bind", Source: "/proc",
+				Options: []string{"rbind", "nosuid", "noexec", "nodev"}}
+		}
+	}
 }

@@ -12,10 +12,10 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// exitCode is the process's exit status, or 128+n if signal n killed it.
+// exitCode is the process's exit status, or -n if signal n ended it.
 func exitCode(ps *os.ProcessState) int {
 	if ws, ok := ps.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-		return 128 + int(ws.Signal())
+		return -int(ws.Signal())
 	}
 	return ps.ExitCode()
 }

@@ -25,7 +25,10 @@ var ErrUnsupported = errors.New("runtime: containers are only supported on linux
 //	code, err := exec.Run(ctx, "step-42", spec, Stdio{Stdout: out, Stderr: out})
 //	// err != nil: the container could not be started (errors.Is(err, ErrNotFound)
 //	// for a missing executable) or ctx was cancelled (err == ctx.Err()).
-//	// err == nil: the process ran; code is its exit status, 128+n if killed by signal n.
+//	// err == nil: the process ran; code is its exit status (0–255), or -n when
+//	// signal n ended it. An exit status above 128 is just that: a shell
+//	// reports a child's death by signal n as 128+n, and an external
+//	// runtime binary (runc) reports its container's that way too.
 //
 // Run writes /etc/resolv.conf and /etc/hosts to files outside the rootfs
 // and bind-mounts them read-only (unless spec already mounts those
@@ -44,8 +47,8 @@ var ErrUnsupported = errors.New("runtime: containers are only supported on linux
 // When Run returns, the container's state directory, cgroups and mounts are
 // gone.
 type Executor interface {
-	// Run runs spec's process to completion; returns its exit code (128+signal
-	// if killed). ctx cancellation kills the container (SIGKILL) and cleans up
+	// Run runs spec's process to completion; returns its exit status, or -n
+	// if signal n killed it. ctx cancellation kills the container (SIGKILL) and cleans up
 	// all state, returning ctx.Err().
 	Run(ctx context.Context, id string, spec *specs.Spec, stdio Stdio) (exitCode int, err error)
 }

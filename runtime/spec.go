@@ -78,6 +78,14 @@ type Spec struct {
 	// Insecure runs the process without the sandbox
 	// (RUN --security=insecure): every capability, no seccomp filter.
 	Insecure bool
+	// NoProcessSandbox runs the process in the caller's pid namespace with
+	// the caller's /proc bound in, instead of a pid namespace with a fresh
+	// /proc (rootless BuildKit's --oci-worker-no-process-sandbox): for
+	// unprivileged pods whose masked /proc forbids mounting a new one. The
+	// process can see (and, as the same user, signal) the builder's other
+	// processes, and without a cgroup processes it leaves running in the
+	// background are not killed with it.
+	NoProcessSandbox bool
 }
 
 // NewSpec returns an OCI runtime spec for s with the sandbox of a RUN step

@@ -211,3 +211,27 @@ func TestContainerResolvConf(t *testing.T) {
 		})
 	}
 }
+
+func TestNewSpecNoProcessSandbox(t *testing.T) {
+	s, err := NewSpec(Spec{Rootfs: "/r", Process: Process{Args: []string{"true"}, Cwd: "/"}, NoProcessSandbox: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range s.Linux.Namespaces {
+		if n.Type == specs.PIDNamespace {
+			t.Error("a pid namespace without the process sandbox")
+		}
+	}
+	found := false
+	for _, m := range s.Mounts {
+		if m.Destination == "/proc" {
+			found = true
+			if m.Type != "bind" || m.Source != "/proc" || !slices.Contains(m.Options, "rbind") {
+				t.Errorf("/proc mount %+v, want the caller's bound in", m)
+			}
+		}
+	}
+	if !found || s.Linux.Seccomp == nil || len(s.Linux.MaskedPaths) == 0 {
+		t.Errorf("/proc %v, seccomp %v, masked %v: the rest of the sandbox stays", found, s.Linux.Seccomp != nil, s.Linux.MaskedPaths)
+	}
+}

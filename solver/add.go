@@ -19,28 +19,18 @@ import (
 	"github.com/kiln-build/kiln/copier"
 )
 
-// addSpecial handles ADD's extra sources: it downloads URLs and extracts
-// local tar archives (plain, gzip, bzip2, xz, zstd) into dest, and returns
-// the sources left for a plain copy.
-func (s *stage) addSpecial(ctx context.Context, src copier.Source, j copyJob, root, dest string, opts copier.Options) ([]string, error) {
+// addSpecial handles ADD's URL sources: it downloads them into dest and
+// returns the local sources, left for copier.Copy (which extracts the
+// local archives among them through opts.Unpack, see archiveUnpacker).
+func (s *stage) addSpecial(ctx context.Context, j copyJob, root, dest string, opts copier.Options) ([]string, error) {
 	var rest []string
-	srcs := j.srcs
-	for _, p := range srcs {
-		switch {
-		case isURL(p):
-			if err := s.addURL(ctx, p, root, dest, len(srcs) > 1, j, opts); err != nil {
-				return nil, err
-			}
-		case !j.unpack:
+	for _, p := range j.srcs {
+		if !isURL(p) {
 			rest = append(rest, p)
-		default:
-			extracted, err := extractIfArchive(ctx, src, p, root, dest, opts.Chown)
-			if err != nil {
-				return nil, err
-			}
-			if !extracted {
-				rest = append(rest, p)
-			}
+			continue
+		}
+		if err := s.addURL(ctx, p, root, dest, len(j.srcs) > 1, j, opts); err != nil {
+			return nil, err
 		}
 	}
 	return rest, nil
@@ -50,53 +40,46 @@ func isURL(s string) bool {
 	return strings.HasPrefix(s, "http://") || strings.HasPrefix(s, "https://")
 }
 
-// extractIfArchive extracts a local archive source (no wildcards) into dest.
-func extractIfArchive(ctx context.Context, src copier.Source, p, root, dest string, owner *copier.Owner) (bool, error) {
-	if strings.ContainsAny(p, "*?[") || src.Filter == nil {
-		return false, nil
-	}
-	if ex, err := src.Filter(strings.TrimPrefix(path.Clean("/"+p), "/")); err != nil || ex {
-		return false, err
-	}
-	full, err := securejoin.SecureJoin(src.Root, p)
+// archiveUnpacker extracts ADD's local tar archives (plain, gzip, bzip2,
+// xz, zstd) as BuildKit does: into the destination directory, owned by
+// --chown if given, following the symlinks already there as if the
+// destination were the root (BuildKit extracts in a chroot), never out of it.
+type archiveUnpacker struct {
+	owner *copier.Owner
+}
+
+var _ copier.Unpacker = archiveUnpacker{}
+
+func (archiveUnpacker) IsArchive(abs string) (bool, error) {
+	return archive.IsArchive(abs)
+}
+
+func (u archiveUnpacker) Unpack(ctx context.Context, abs, root, dest string) error {
+	f, err := os.Open(abs)
 	if err != nil {
-		return false, err
-	}
-	fi, err := os.Stat(full)
-	if err != nil || !fi.Mode().IsRegular() {
-		return false, nil
-	}
-	ok, err := archive.IsArchive(full)
-	if err != nil || !ok {
-		return false, err
-	}
-	f, err := os.Open(full)
-	if err != nil {
-		return false, err
+		return err
 	}
 	defer f.Close()
 	r, err := archive.Decompress(f)
 	if err != nil {
-		return false, err
+		return err
 	}
 	defer r.Close()
 	dir, err := securejoin.SecureJoin(root, dest)
 	if err != nil {
-		return false, err
+		return err
 	}
 	uid, gid := 0, 0
-	var opts []archive.ApplyOption
-	if owner != nil {
-		uid, gid = owner.UID, owner.GID
+	opts := []archive.ApplyOption{archive.WithSymlinksInRoot()}
+	if u.owner != nil {
+		uid, gid = u.owner.UID, u.owner.GID
 		opts = append(opts, archive.WithOwner(uid, gid))
 	}
 	if _, err := mkdirAllOwned(root, strings.TrimPrefix(dir, root), uid, gid); err != nil {
-		return false, err
+		return err
 	}
-	if _, err := archive.Apply(ctx, dir, r, opts...); err != nil {
-		return false, fmt.Errorf("extracting %s: %w", p, err)
-	}
-	return true, nil
+	_, err = archive.Apply(ctx, dir, r, opts...)
+	return err
 }
 
 // addURL downloads u and copies it to dest like a file source: mode 0600,
@@ -146,12 +129,9 @@ func (s *stage) addURL(ctx context.Context, u, root, dest string, many bool, j c
 	if many && !strings.HasSuffix(dest, "/") {
 		dest += "/"
 	}
+	opts.Unpack = nil
 	if j.unpackURL { // ADD --unpack=true extracts a downloaded archive, as BuildKit
-		src := copier.Source{Root: dir, Filter: func(string) (bool, error) { return false, nil }}
-		extracted, err := extractIfArchive(ctx, src, name, root, dest, opts.Chown)
-		if err != nil || extracted {
-			return err
-		}
+		opts.Unpack = archiveUnpacker{owner: opts.Chown}
 	}
 	return copier.Copy(ctx, copier.Source{Root: dir}, []string{name}, root, dest, opts)
 }

@@ -7,7 +7,6 @@ import (
 	"github.com/kiln-build/kiln/dockerfile"
 	"github.com/kiln-build/kiln/image"
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
-	"github.com/moby/buildkit/frontend/dockerfile/shell"
 )
 
 // Configure applies config-only Dockerfile instructions (ENV, CMD,
@@ -23,7 +22,7 @@ func Configure(img *image.Image, changes []string) error {
 	if err != nil {
 		return err
 	}
-	s := &stage{img: img, file: f.Name, env: append([]string(nil), img.Config.Config.Env...), lex: shell.NewLex(f.EscapeToken)}
+	s := &stage{img: img, file: f.Name, env: append([]string(nil), img.Config.Config.Env...), lex: dockerfile.NewLex(f.EscapeToken)}
 	hist := len(img.Config.History)
 	for _, c := range f.Stages[0].Commands {
 		if ex, ok := c.(instructions.SupportsSingleWordExpansion); ok {

@@ -35,12 +35,14 @@ func openContext(dir, dockerfile string, idx *cache.Index) (*contextFiles, error
 
 // source is the context as copier reads it.
 func (c *contextFiles) source() copier.Source {
-	return copier.Source{Root: c.bctx.Dir(), Filter: c.bctx.Excluded, FilterExceptions: c.bctx.HasExceptions()}
+	return copier.Source{Root: c.bctx.Dir(), Filter: c.bctx.Excluded, FilterExceptions: c.bctx.HasExceptions(),
+		SocketsAsFiles: true}
 }
 
-// checksum names the content of the context paths a step selects.
-func (c *contextFiles) checksum(ctx context.Context, paths, excludes []string) (string, error) {
-	return copier.Checksum(ctx, c.source(), paths, copier.Options{Excludes: excludes}, c.digest)
+// checksum names the content of the context paths a step selects (with
+// opts' --exclude and --parents).
+func (c *contextFiles) checksum(ctx context.Context, paths []string, opts copier.Options) (string, error) {
+	return copier.Checksum(ctx, c.source(), paths, opts, c.digest)
 }
 
 // digest hashes a context file through the stat cache.

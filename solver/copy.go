@@ -13,6 +13,7 @@ import (
 	"github.com/kiln-build/kiln/copier"
 	"github.com/kiln-build/kiln/source"
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
+	"github.com/opencontainers/go-digest"
 )
 
 // copyJob is one COPY or ADD, normalised.
@@ -53,6 +54,9 @@ func (s *stage) runAdd(ctx context.Context, c *instructions.AddCommand) error {
 		return s.errorf(c.Location(), "ADD --keep-git-dir is only for git sources")
 	}
 	if c.Checksum != "" {
+		if _, err := digest.Parse(c.Checksum); err != nil { // as BuildKit, before any download
+			return s.errorf(c.Location(), "ADD --checksum=%s: %v (want ALGORITHM:HEX, e.g. sha256:…)", c.Checksum, err)
+		}
 		for _, src := range c.SourcePaths {
 			if !isURL(src) {
 				return s.errorf(c.Location(), "ADD --checksum is only supported for HTTP(S) and git sources, not %s", src)
@@ -117,12 +121,16 @@ func (s *stage) copyInto(ctx context.Context, j copyJob, src copier.Source, root
 	srcs := j.srcs
 	if j.add {
 		var err error
-		if srcs, err = s.addSpecial(ctx, src, j, root, dest, opts); err != nil {
+		if srcs, err = s.addSpecial(ctx, j, root, dest, opts); err != nil {
 			return err
 		}
 	}
 	if len(srcs) > 0 {
-		if err := copier.Copy(ctx, src, srcs, root, dest, opts); err != nil {
+		local := opts
+		if j.add && j.unpack {
+			local.Unpack = archiveUnpacker{owner: opts.Chown}
+		}
+		if err := copier.Copy(ctx, src, srcs, root, dest, local); err != nil {
 			return err
 		}
 	}
@@ -207,7 +215,7 @@ func (s *stage) copyKey(ctx context.Context, j copyJob, dest string) (string, er
 		if s.files == nil {
 			return "", errNoContext
 		}
-		sum, err := s.files.checksum(ctx, local, j.excludes)
+		sum, err := s.files.checksum(ctx, local, copier.Options{Excludes: j.excludes, Parents: j.parents})
 		if err != nil {
 			return "", err
 		}

@@ -218,12 +218,14 @@ func (ls *layerStore) fetchBlob(ctx context.Context, l image.Layer) error {
 		return ls.base.FetchBlob(ctx, l)
 	}
 	_, err, _ := ls.pulls.Do("blob "+l.Key, func() (any, error) {
-		open, err := ls.remoteOpener(l)
-		if err != nil || open == nil {
-			return nil, err
+		for _, r := range ls.remotes {
+			if rec, ok := r.Lookup(l.Key); ok {
+				progress.Notef(ls.sink, "pulling cached layer %s", l.Blob.Digest.Hex[:12])
+				// resumes cut bodies, refetches corrupt ones, never stores a bad blob
+				return nil, r.FetchTo(ctx, ls.st, rec)
+			}
 		}
-		progress.Notef(ls.sink, "pulling cached layer %s", l.Blob.Digest.Hex[:12])
-		return nil, source.FetchBlob(ctx, ls.st, l.Blob, open)
+		return nil, fmt.Errorf("no cache source has it")
 	})
 	if err != nil {
 		return fmt.Errorf("cache layer %s: %w", l.Blob.Digest, err)

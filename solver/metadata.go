@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/moby/sys/signal"
+
 	"github.com/kiln-build/kiln/image"
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 	"github.com/moby/buildkit/frontend/dockerfile/shell"
@@ -70,6 +72,9 @@ func (s *stage) runMetadata(c instructions.Command) error {
 		}
 		s.history(fmt.Sprintf("VOLUME %v", c.Volumes), false, false)
 	case *instructions.StopSignalCommand:
+		if _, err := signal.ParseSignal(c.Signal); err != nil { // as BuildKit
+			return s.errorf(c.Location(), "STOPSIGNAL %s: %v", c.Signal, err)
+		}
 		cfg.StopSignal = c.Signal
 		s.history("STOPSIGNAL "+c.Signal, false, false)
 	case *instructions.HealthCheckCommand:

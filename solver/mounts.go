@@ -110,7 +110,7 @@ func (s *stage) sourceIdentity(ctx context.Context, from string, paths []string)
 		if s.files == nil {
 			return "", errNoContext
 		}
-		sum, err := s.files.checksum(ctx, paths, nil)
+		sum, err := s.files.checksum(ctx, paths, copier.Options{})
 		return "context:" + sum, err
 	}
 	if dep := s.plan.StageByRef(from); dep != nil {

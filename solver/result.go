@@ -32,8 +32,13 @@ type Result struct {
 	// Platforms are the results of a multi-platform build, one per
 	// platform (Image is nil then).
 	Platforms []*Result
-	layers    *layerStore
-	tmp       string
+	// Request is what the build was asked to do, and when it ran.
+	Request Request
+	// Images are the images the build used (FROM, COPY --from, RUN
+	// --mount from=) with the digests they resolved to.
+	Images []source.Resolved
+	layers *layerStore
+	tmp    string
 }
 
 // StageResult is one stage that ran.

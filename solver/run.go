@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"github.com/kiln-build/kiln/cache"
 	"github.com/kiln-build/kiln/dockerfile"
@@ -16,6 +17,7 @@ import (
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 )
 
 // runRun executes a RUN instruction in a container on a fresh upper dir.
@@ -96,7 +98,7 @@ func (s *stage) runRun(ctx context.Context, c *instructions.RunCommand, step *pr
 		env := append(s.runEnv(u), secretEnv...)
 		sb := s.opts.sandbox
 		spec, err := runtime.NewSpec(runtime.Spec{Rootfs: root, Network: network, Mounts: append(mounts, extra...), Hostname: hostname,
-			ExtraHosts: sb.hosts, ShmSize: sb.shmSize, Ulimits: sb.ulimits, Insecure: insecure,
+			ExtraHosts: sb.hosts, ShmSize: sb.shmSize, Ulimits: sb.ulimits, Insecure: insecure, NoProcessSandbox: sb.noProc,
 			Process: runtime.Process{Args: args, Env: env, Cwd: cwd, UID: u.UID, GID: u.GID, AdditionalGids: u.Groups}})
 		if err != nil {
 			return err
@@ -104,6 +106,10 @@ func (s *stage) runRun(ctx context.Context, c *instructions.RunCommand, step *pr
 		w := teeWriter{out, tail}
 		code, err = exec.Run(ctx, "kiln-"+randomID(), spec, runtime.Stdio{Stdout: w, Stderr: w})
 		out.Flush()
+		if err != nil && !sb.noProc && strings.Contains(err.Error(), `mounting "proc"`) && strings.Contains(err.Error(), "operation not permitted") {
+			return fmt.Errorf("%w (this /proc is masked, as in an unprivileged pod, so a RUN cannot have a /proc of its own: "+
+				"run with --no-process-sandbox, or unmask it: procMount: Unmasked)", err)
+		}
 		if err != nil {
 			return err
 		}
@@ -124,9 +130,21 @@ func (s *stage) runRun(ctx context.Context, c *instructions.RunCommand, step *pr
 	return nil
 }
 
+// exitError is a RUN whose process failed: code is its exit status, or -n
+// when signal n killed it (shown as BuildKit shows it, 128+n, and named).
 type exitError struct{ code int }
 
-func (e *exitError) Error() string { return fmt.Sprintf("exit code: %d", e.code) }
+func (e *exitError) Error() string {
+	if e.code >= 0 {
+		return fmt.Sprintf("exit code: %d", e.code)
+	}
+	sig := syscall.Signal(-e.code)
+	msg := fmt.Sprintf("exit code: %d (killed by signal %d, %s", 128-e.code, -e.code, unix.SignalName(sig))
+	if sig == syscall.SIGKILL {
+		msg += ": out of memory, or killed"
+	}
+	return msg + ")"
+}
 
 func (s *stage) runError(c *instructions.RunCommand, args []string, err error, tail *tailBuffer) error {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
@@ -135,12 +153,7 @@ func (s *stage) runError(c *instructions.RunCommand, args []string, err error, t
 	var ee *exitError
 	msg := err.Error()
 	if errors.As(err, &ee) {
-		msg = fmt.Sprintf("process %q did not complete successfully: exit code: %d", strings.Join(args, " "), ee.code)
-		if ee.code == 137 {
-			msg += " (killed: out of memory or SIGKILL)"
-		} else if ee.code > 128 {
-			msg += fmt.Sprintf(" (killed by signal %d)", ee.code-128)
-		}
+		msg = fmt.Sprintf("process %q did not complete successfully: %v", strings.Join(args, " "), ee)
 	}
 	if t := tail.String(); t != "" {
 		msg += "\n--- last lines of output ---\n" + t

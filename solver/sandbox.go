@@ -23,6 +23,17 @@ type sandbox struct {
 	shmSize  int64
 	ulimits  []specs.POSIXRlimit
 	insecure bool // the RUN asked for --security=insecure (per step)
+	noProc   bool // no pid namespace (WithNoProcessSandbox)
+}
+
+// WithNoProcessSandbox runs RUN steps in kiln's own pid namespace with its
+// /proc bound in, instead of a pid namespace of their own with a fresh
+// /proc: for unprivileged Kubernetes pods whose masked /proc forbids the
+// mount (rootless BuildKit's --oci-worker-no-process-sandbox). A RUN can
+// then see the builder's processes; background processes it leaves are
+// killed with the step only where kiln has cgroups (as root).
+func WithNoProcessSandbox() Option {
+	return func(o *options) error { o.sandbox.noProc = true; return nil }
 }
 
 // WithNetwork sets the network of every RUN step (--network): default

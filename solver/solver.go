@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/kiln-build/kiln/cache"
 	"github.com/kiln-build/kiln/dockerfile"
@@ -35,8 +36,9 @@ type build struct {
 	// label prefixes the stage names shown of one platform of a
 	// multi-platform build ("linux/arm64 "); only the first platform
 	// reports what concerns them all (lint warnings, skipped stages)
-	label  string
-	others bool
+	label   string
+	others  bool
+	started time.Time
 }
 
 // Build runs the Dockerfile of contextDir (or the one an option names) in
@@ -73,6 +75,10 @@ func Build(ctx context.Context, st *store.Store, contextDir string, opts ...Opti
 	}
 	b, err := newBuild(ctx, st, o, plans[0])
 	if err != nil {
+		return nil, err
+	}
+	if err := b.resolveEpoch(ctx, plans); err != nil {
+		os.RemoveAll(b.tmp)
 		return nil, err
 	}
 	if len(plans) == 1 {
@@ -116,6 +122,7 @@ func (b *build) runPlatforms(ctx context.Context, plans []*plan.Plan) (*Result, 
 	}
 	res.Epoch = res.Platforms[0].Epoch
 	res.Warnings = res.Platforms[0].Warnings
+	res.Request = res.Platforms[0].Request
 	return res, nil
 }
 
@@ -160,7 +167,7 @@ func newBuild(ctx context.Context, st *store.Store, o *options, p *plan.Plan) (*
 	if err != nil {
 		return nil, err
 	}
-	b := &build{opts: o, st: st, plan: p, sink: o.sink}
+	b := &build{opts: o, st: st, plan: p, sink: o.sink, started: time.Now()}
 	if b.tmp, err = st.TempDir("build-"); err != nil {
 		return nil, err
 	}
@@ -224,7 +231,8 @@ func (b *build) run(ctx context.Context) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	res := &Result{Plan: b.plan, Image: img, layers: b.layers, tmp: b.tmp, Warnings: warnings, Platform: b.plan.Platform}
+	res := &Result{Plan: b.plan, Image: img, layers: b.layers, tmp: b.tmp, Warnings: warnings, Platform: b.plan.Platform,
+		Request: b.request(), Images: b.resolved()}
 	if t, ok := b.plan.Epoch(); ok {
 		res.Epoch = &t
 	}

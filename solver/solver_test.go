@@ -1,8 +1,12 @@
 package solver_test
 
 import (
+	"archive/tar"
+	"bytes"
 	"context"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -454,5 +458,52 @@ func TestSummary(t *testing.T) {
 	}
 	if s.Layers[0].From != "b" || s.Layers[0].Size != 6 || strings.Contains(s.Layers[1].CreatedBy, "\n") {
 		t.Errorf("layers %+v", s.Layers)
+	}
+}
+
+// TestSourceDateEpochStage resolves SOURCE_DATE_EPOCH naming a source-only
+// stage: the newest file of the archive it downloads.
+func TestSourceDateEpochStage(t *testing.T) {
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	tw.WriteHeader(&tar.Header{Name: "f", Typeflag: tar.TypeReg, Mode: 0o644, ModTime: time.Unix(1700000402, 0)})
+	tw.Close()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write(buf.Bytes()) }))
+	defer srv.Close()
+	df := "ARG SOURCE_DATE_EPOCH=src\nFROM scratch AS src\nADD " + srv.URL + "/src.tar /\nFROM scratch\nARG SOURCE_DATE_EPOCH\nENV E=$SOURCE_DATE_EPOCH\n"
+	e := newEnv(t, map[string]string{"Dockerfile": df})
+	res, _ := e.mustBuild()
+	want := time.Unix(1700000402, 0).UTC()
+	if res.Epoch == nil || !res.Epoch.Equal(want) {
+		t.Fatalf("Epoch = %v, want %v", res.Epoch, want)
+	}
+	if env := res.Image.Config.Config.Env; len(env) == 0 || env[len(env)-1] != "E=1700000402" {
+		t.Errorf("Env = %q, want the resolved epoch", env)
+	}
+}
+
+// TestWorkdirNamedUserOnEmptyStage checks BuildKit's refusal of a WORKDIR
+// whose USER is a name in a stage with no files yet.
+func TestWorkdirNamedUserOnEmptyStage(t *testing.T) {
+	for _, tt := range []struct {
+		df      string
+		wantErr bool
+	}{
+		{"FROM scratch\nUSER app\nWORKDIR /app\n", true},
+		{"FROM scratch\nUSER 0:staff\nWORKDIR /app\n", true},
+		{"FROM scratch\nUSER 1000:1000\nWORKDIR /app\n", false},
+		{"FROM scratch\nUSER root\nWORKDIR /app\n", false},
+		{"FROM scratch\nCOPY f /f\nUSER app\nWORKDIR /app\n", false}, // unknown names: root owns it
+	} {
+		e := newEnv(t, map[string]string{"Dockerfile": tt.df, "f": "F"})
+		_, _, err := e.build(context.Background())
+		if tt.wantErr {
+			var de *dockerfile.Error
+			if !errors.As(err, &de) || !strings.Contains(err.Error(), "invalid user index") {
+				t.Errorf("%q: err %v, want invalid user index", tt.df, err)
+			}
+		} else if err != nil {
+			t.Errorf("%q: %v", tt.df, err)
+		}
 	}
 }

@@ -32,7 +32,7 @@ type stage struct {
 	// args are the ARGs declared so far (shown in RUN history).
 	args   []instructions.KeyValuePairOptional
 	cmdSet bool
-	lex    *shell.Lex
+	lex    *dockerfile.Lex
 	// key is the cache key of the stage's state so far: its base, then
 	// each step that made a layer.
 	key    string
@@ -43,7 +43,7 @@ type stage struct {
 
 func (b *build) runStage(ctx context.Context, ps *plan.Stage) (*image.Image, error) {
 	r := b.sched.result(ps)
-	s := &stage{build: b, ps: ps, file: b.plan.File.Name, lex: shell.NewLex(b.plan.File.EscapeToken), stats: &r.stats}
+	s := &stage{build: b, ps: ps, file: b.plan.File.Name, lex: dockerfile.NewLex(b.plan.File.EscapeToken), stats: &r.stats}
 	if t, ok := b.plan.Epoch(); ok {
 		s.epoch = &t
 	}
@@ -266,7 +266,7 @@ func (s *stage) expandWord(word string) (string, error) {
 }
 
 func (s *stage) expandRaw(word string) (string, error) {
-	lex := shell.NewLex('\\')
+	lex := dockerfile.NewLex('\\')
 	lex.SkipProcessQuotes = true
 	out, _, err := lex.ProcessWord(word, shell.EnvsFromSlice(s.env))
 	return out, err

@@ -29,6 +29,12 @@ func (s *stage) runWorkdir(ctx context.Context, c *instructions.WorkdirCommand) 
 		s.history("WORKDIR "+wd, false, false)
 		return nil
 	}
+	if len(s.img.Layers) == 0 && namedOwner(s.img.Config.Config.User) {
+		// BuildKit looks a name up in the stage's files, and a stage with
+		// no layer yet (FROM scratch) has no input to read them from
+		return s.errorf(c.Location(), "WORKDIR %s: invalid user index -1: USER %s is looked up by name, but the stage has no files yet",
+			wd, s.img.Config.Config.User)
+	}
 	key := cache.NewKey(s.key, "WORKDIR").Add("path", wd).Add("user", s.img.Config.Config.User).String()
 	var err error
 	err = s.layerStep(ctx, key, func(root string) error {
@@ -73,6 +79,20 @@ func workdirOwner(root, spec string) (int, int) {
 	}
 	gid, _ := strconv.Atoi(group)
 	return uid, gid
+}
+
+// namedOwner reports whether a USER value names its user or group (BuildKit
+// takes "root" and 32-bit numbers as ids).
+func namedOwner(spec string) bool {
+	for _, part := range strings.SplitN(spec, ":", 2) {
+		if part == "" || part == "root" {
+			continue
+		}
+		if _, err := strconv.ParseInt(part, 10, 32); err != nil {
+			return true
+		}
+	}
+	return false
 }
 
 // mkdirAllOwned creates dir (absolute, inside root, symlinks resolved within

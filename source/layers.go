@@ -12,6 +12,7 @@ import (
 	"github.com/kiln-build/kiln/dockerfile"
 	"github.com/kiln-build/kiln/image"
 	"github.com/kiln-build/kiln/progress"
+	"github.com/kiln-build/kiln/registry"
 	"github.com/kiln-build/kiln/snapshot"
 	"github.com/kiln-build/kiln/store"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
@@ -59,23 +60,25 @@ type blobSource struct {
 	ref  string           // for notes
 }
 
-// opener is how to fetch the blob desc under ctx: nil when the store has
-// it (or no image this resolver resolved lists it).
-func (r *Resolver) opener(ctx context.Context, desc v1.Descriptor) (Opener, string) {
+// opener is how to fetch the blob desc under ctx: each call opens it
+// anew (raw: no retry or check of its own). remote says it comes from a
+// registry; it is nil when the store has the blob, or no image this
+// resolver resolved lists it.
+func (r *Resolver) opener(ctx context.Context, desc v1.Descriptor) (raw Opener, remoteBlob bool, ref string) {
 	if r.st.HasBlob(desc.Digest) {
-		return nil, ""
+		return nil, false, ""
 	}
 	r.mu.Lock()
 	src, ok := r.sources[desc.Digest]
 	r.mu.Unlock()
 	if !ok {
-		return nil, ""
+		return nil, false, ""
 	}
 	return func() (io.ReadCloser, error) {
 		var l v1.Layer
 		var err error
 		if src.repo != nil {
-			l, err = remote.Layer(src.repo.Digest(desc.Digest.String()), remote.WithContext(ctx), remote.WithAuthFromKeychain(r.keychain))
+			l, err = remote.Layer(src.repo.Digest(desc.Digest.String()), registry.Remote(ctx, r.keychain, r.registry...)...)
 		} else {
 			l, err = src.img.LayerByDigest(desc.Digest)
 		}
@@ -83,7 +86,7 @@ func (r *Resolver) opener(ctx context.Context, desc v1.Descriptor) (Opener, stri
 			return nil, err
 		}
 		return l.Compressed()
-	}, src.ref
+	}, src.repo != nil, src.ref
 }
 
 // Unpack makes the layer l of an image from Resolve local and returns its
@@ -98,9 +101,15 @@ func (r *Resolver) Unpack(ctx context.Context, l image.Layer) (string, error) {
 			r.snaps.Touch(id)
 			return nil, nil
 		}
-		open, ref := r.opener(ctx, l.Blob)
+		open, fromRegistry, ref := r.opener(ctx, l.Blob)
 		if open != nil {
 			progress.Notef(r.sink, "pulling %s layer %s (%s)", ref, short(l.Blob.Digest), progress.Size(l.Blob.Size))
+		}
+		if fromRegistry {
+			// a transfer cut short is resumed, its digest checked (a
+			// corrupt blob is fetched again by UnpackBlob)
+			raw := open
+			open = func() (io.ReadCloser, error) { return registry.Open(ctx, l.Blob, raw, r.registry...), nil }
 		}
 		if err := UnpackBlob(ctx, r.st, r.snaps, l.Blob, id, open); err != nil {
 			return nil, err
@@ -118,7 +127,7 @@ func (r *Resolver) Unpack(ctx context.Context, l image.Layer) (string, error) {
 // the files, such as an image FROM a base whose every step was cached).
 func (r *Resolver) FetchBlob(ctx context.Context, l image.Layer) error {
 	_, err, _ := r.flight.Do("blob "+l.Blob.Digest.String(), func() (any, error) {
-		open, ref := r.opener(ctx, l.Blob)
+		open, fromRegistry, ref := r.opener(ctx, l.Blob)
 		if open == nil {
 			if r.st.HasBlob(l.Blob.Digest) {
 				return nil, nil
@@ -126,8 +135,14 @@ func (r *Resolver) FetchBlob(ctx context.Context, l image.Layer) error {
 			return nil, fmt.Errorf("layer %s: %w: not in the store, and no registry or layout to fetch it from", l.Blob.Digest, store.ErrNotFound)
 		}
 		progress.Notef(r.sink, "pulling %s layer %s (%s)", ref, short(l.Blob.Digest), progress.Size(l.Blob.Size))
-		if err := FetchBlob(ctx, r.st, l.Blob, open); err != nil {
-			return nil, err
+		fetch := FetchBlob
+		if fromRegistry { // resumed when cut, fetched again when corrupt
+			fetch = func(ctx context.Context, st *store.Store, desc v1.Descriptor, open Opener) error {
+				return registry.Fetch(ctx, st, desc, open, r.registry...)
+			}
+		}
+		if err := fetch(ctx, r.st, l.Blob, open); err != nil {
+			return nil, fmt.Errorf("layer %s: %w", l.Blob.Digest, err)
 		}
 		return nil, r.blobStored()
 	})

@@ -16,6 +16,7 @@ import (
 	"github.com/kiln-build/kiln/dockerfile"
 	"github.com/kiln-build/kiln/image"
 	"github.com/kiln-build/kiln/progress"
+	"github.com/kiln-build/kiln/registry"
 	"github.com/kiln-build/kiln/snapshot"
 	"github.com/kiln-build/kiln/store"
 	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
@@ -40,6 +41,7 @@ type Resolver struct {
 	pending  []pendingName          // pulled images named once their blobs are in the store
 	pull     bool
 	contexts map[string]string // named build contexts
+	registry []registry.Option // retry policy and transport of pulls
 }
 
 // Option configures a Resolver.
@@ -51,6 +53,12 @@ func WithProgress(sink progress.Sink) Option { return func(r *Resolver) { r.sink
 // WithPull makes named images always resolve against their registry, even
 // when the store has them (kiln build --pull).
 func WithPull() Option { return func(r *Resolver) { r.pull = true } }
+
+// WithRegistryOptions changes how pulls retry (registry.WithBackoff) or
+// which transport they use (registry.WithTransport).
+func WithRegistryOptions(opts ...registry.Option) Option {
+	return func(r *Resolver) { r.registry = append(r.registry, opts...) }
+}
 
 // WithKeychain sets registry credentials (default: docker config and helpers).
 func WithKeychain(k authn.Keychain) Option { return func(r *Resolver) { r.keychain = k } }
@@ -199,24 +207,11 @@ func (r *Resolver) pullImage(ctx context.Context, ref, full string, plat ocispec
 		return nil, err
 	}
 	progress.Notef(r.sink, "resolving %s", full)
-	ropts := []remote.Option{remote.WithContext(ctx), remote.WithAuthFromKeychain(r.keychain)}
-	desc, err := remote.Get(nref, ropts...)
+	img, idx, err := r.remoteImage(ctx, nref, plat, ref)
 	if err != nil {
-		return nil, fmt.Errorf("pulling %s: %w", ref, err)
+		return nil, err
 	}
-	var img v1.Image
-	var idx v1.ImageIndex
-	if desc.MediaType.IsIndex() {
-		if idx, err = desc.ImageIndex(); err != nil {
-			return nil, fmt.Errorf("pulling %s: %w", ref, err)
-		}
-		if img, err = imageFor(idx, plat, ref); err != nil {
-			return nil, err
-		}
-	} else {
-		if img, err = desc.Image(); err != nil {
-			return nil, fmt.Errorf("pulling %s: %w", ref, err)
-		}
+	if idx == nil {
 		cf, err := img.ConfigFile()
 		if err != nil {
 			return nil, fmt.Errorf("pulling %s: %w", ref, err)
@@ -237,6 +232,44 @@ func (r *Resolver) pullImage(ctx context.Context, ref, full string, plat ocispec
 		return nil, fmt.Errorf("storing %s: %w", ref, err)
 	}
 	return out, nil
+}
+
+// remoteImage gets nref's manifest, plat's from an index (returned too),
+// retrying server errors, resets and replies cut short (registry.Retry).
+// The image's config is fetched into the store when first read
+// (registry.Image): retried, verified, refetched when corrupt. Its layers
+// are fetched by Unpack and FetchBlob, the same way.
+func (r *Resolver) remoteImage(ctx context.Context, nref name.Reference, plat ocispecs.Platform, ref string) (v1.Image, v1.ImageIndex, error) {
+	opts := registry.Remote(ctx, r.keychain, r.registry...)
+	var img v1.Image
+	var idx v1.ImageIndex
+	var pickErr error // no image for plat: not worth retrying
+	err := registry.Retry(ctx, func() error {
+		img, idx, pickErr = nil, nil, nil
+		desc, err := remote.Get(nref, opts...)
+		if err != nil {
+			return err
+		}
+		if !desc.MediaType.IsIndex() {
+			img, err = desc.Image()
+			return err
+		}
+		if idx, err = desc.ImageIndex(); err != nil {
+			return err
+		}
+		if img, err = imageFor(idx, plat, ref); err != nil && registry.Retryable(err) {
+			return err
+		}
+		pickErr = err
+		return nil
+	}, r.registry...)
+	switch {
+	case err != nil:
+		return nil, nil, fmt.Errorf("pulling %s: %w", ref, err)
+	case pickErr != nil:
+		return nil, nil, pickErr
+	}
+	return registry.Image(ctx, img, r.st, r.registry...), idx, nil
 }
 
 // pendingName is a pulled image to name once its layer blobs are in the

@@ -9,13 +9,14 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/kiln-build/kiln/archive"
+	"github.com/kiln-build/kiln/registry"
 	"github.com/kiln-build/kiln/snapshot"
 	"github.com/kiln-build/kiln/store"
 )
 
 // Opener opens a blob's compressed content from its start; each call is a
 // new transfer (a v1.Layer's Compressed, say).
-type Opener func() (io.ReadCloser, error)
+type Opener = registry.Opener
 
 // UnpackJobs bounds how many layers are fetched and extracted at once.
 // Each is a pipeline of its own (transfer, store write, decompression,
@@ -27,10 +28,26 @@ var UnpackJobs = max(3, runtime.NumCPU()+1)
 // from one pass over its bytes: open → store → decompress → extract, with
 // no temp copy of the blob besides the one kept. The bytes are checked
 // against desc (size and digest) before the snapshot is committed, so a
-// blob that arrives corrupt leaves neither. When the store has the blob it
-// is read from there and open is not called. A snapshot that exists
-// already is kept.
+// blob that arrives corrupt leaves neither (an error matching
+// store.ErrDigest, after corruptAttempts transfers). When the store has
+// the blob it is read from there and open is not called. A snapshot that
+// exists already is kept.
 func UnpackBlob(ctx context.Context, st *store.Store, sn snapshot.Snapshotter, desc v1.Descriptor, id string, open Opener) error {
+	var err error
+	for i := 0; i < corruptAttempts; i++ {
+		if err = unpackBlob(ctx, st, sn, desc, id, open); !errors.Is(err, store.ErrDigest) || ctx.Err() != nil {
+			break
+		}
+		// corrupt in transit, maybe: fetched again, as registry.Fetch does
+	}
+	return err
+}
+
+// corruptAttempts is how often UnpackBlob fetches a blob that arrives
+// corrupt.
+const corruptAttempts = 3
+
+func unpackBlob(ctx context.Context, st *store.Store, sn snapshot.Snapshotter, desc v1.Descriptor, id string, open Opener) error {
 	if sn.Exists(id) {
 		sn.Touch(id)
 		return nil
@@ -46,8 +63,9 @@ func UnpackBlob(ctx context.Context, st *store.Store, sn snapshot.Snapshotter, d
 		return fmt.Errorf("layer %s: %w", desc.Digest, err)
 	}
 	err = sn.Extract(ctx, id, &checkAtEnd{r: plain, blob: bs})
-	plain.Close()
+	plain.Close() // (the decompressor reads bs no more)
 	if err != nil {
+		err = bs.blame(err)
 		bs.abort()
 		return fmt.Errorf("layer %s: %w", desc.Digest, err)
 	}
@@ -111,9 +129,6 @@ func openBlobStream(ctx context.Context, st *store.Store, desc v1.Descriptor, op
 	return &blobStream{ctx: ctx, desc: desc, src: src, w: w}, nil
 }
 
-// ErrCorrupt is returned when a blob's bytes do not match its descriptor.
-var ErrCorrupt = errors.New("source: blob does not match its digest")
-
 func (b *blobStream) Read(p []byte) (int, error) {
 	if b.err != nil {
 		return 0, b.err
@@ -131,7 +146,7 @@ func (b *blobStream) Read(p []byte) (int, error) {
 	}
 	b.n += int64(n)
 	if b.w != nil && b.desc.Size > 0 && b.n > b.desc.Size {
-		b.err = fmt.Errorf("%w: %s is longer than its %d bytes", ErrCorrupt, b.desc.Digest, b.desc.Size)
+		b.err = fmt.Errorf("%w: %s is longer than its %d bytes", store.ErrDigest, b.desc.Digest, b.desc.Size)
 		return 0, b.err
 	}
 	if errors.Is(err, io.EOF) {
@@ -154,11 +169,30 @@ func (b *blobStream) verify() error {
 	got, size := b.w.Digest()
 	switch {
 	case b.desc.Size > 0 && size != b.desc.Size:
-		return fmt.Errorf("%w: %s arrived with %d bytes, want %d", ErrCorrupt, b.desc.Digest, size, b.desc.Size)
+		return fmt.Errorf("%w: %s arrived with %d bytes, want %d", store.ErrDigest, b.desc.Digest, size, b.desc.Size)
 	case got != b.desc.Digest:
-		return fmt.Errorf("%w: %s arrived as %s", ErrCorrupt, b.desc.Digest, got)
+		return fmt.Errorf("%w: %s arrived as %s", store.ErrDigest, b.desc.Digest, got)
 	}
 	return nil
+}
+
+// blame is the error to report when extracting a fetched blob failed with
+// err: bytes corrupted in transit make the decompressor or the tar reader
+// fail before the digest is checked, so the rest of the blob is read and
+// checked, and a digest mismatch (worth fetching again) is reported
+// rather than what it caused.
+func (b *blobStream) blame(err error) error {
+	if b.w == nil || b.ctx.Err() != nil {
+		return err
+	}
+	derr := b.err // the decompressor may have read it all already
+	if derr == nil {
+		_, derr = io.Copy(io.Discard, b)
+	}
+	if errors.Is(derr, store.ErrDigest) {
+		return fmt.Errorf("%w (extracting it: %v)", derr, err)
+	}
+	return err
 }
 
 // commit keeps the fetched blob in the store (after a complete, verified read).

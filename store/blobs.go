@@ -3,6 +3,7 @@ package store
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"hash"
 	"io"
@@ -11,6 +12,10 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
+
+// ErrDigest is returned when content does not hash to the digest it was
+// stored or fetched under: the blob is corrupt, and it is not stored.
+var ErrDigest = errors.New("store: blob digest mismatch")
 
 // BlobPath is where the blob with digest d lives (whether or not it exists).
 func (s *Store) BlobPath(d v1.Hash) string {
@@ -85,7 +90,7 @@ func (w *BlobWriter) Commit(want v1.Hash) (v1.Hash, int64, error) {
 		return d, 0, err
 	}
 	if want != (v1.Hash{}) && want != d {
-		return d, 0, fmt.Errorf("store: blob digest mismatch: got %s, want %s", d, want)
+		return d, 0, fmt.Errorf("%w: got %s, want %s", ErrDigest, d, want)
 	}
 	if err := os.Chmod(w.f.Name(), 0o644); err != nil {
 		return d, 0, err

@@ -148,18 +148,22 @@ func (s *Store) loadOCI(ctx context.Context, path string) ([]string, error) {
 		if n == "" {
 			n = d.Annotations[RefNameAnnotation]
 		}
-		if n == "" || !d.MediaType.IsImage() {
+		if n == "" || !d.MediaType.IsImage() && !d.MediaType.IsIndex() {
 			continue
 		}
 		full, err := Normalize(n)
 		if err != nil {
 			continue // a bare tag like "latest" names no repository
 		}
-		img, err := idx.Image(d.Digest)
-		if err != nil {
-			return nil, err
+		var desc v1.Descriptor
+		if d.MediaType.IsIndex() {
+			desc, err = s.putIndex(idx, d)
+		} else {
+			var img v1.Image
+			if img, err = idx.Image(d.Digest); err == nil {
+				desc, err = s.PutImage(img)
+			}
 		}
-		desc, err := s.PutImage(img)
 		if err != nil {
 			return nil, err
 		}
@@ -169,6 +173,40 @@ func (s *Store) loadOCI(ctx context.Context, path string) ([]string, error) {
 		names = append(names, full)
 	}
 	return names, nil
+}
+
+// putIndex copies the index d of a layout (a multi-platform image, or an
+// image with attestations) with the manifests it lists into the store.
+func (s *Store) putIndex(layout v1.ImageIndex, d v1.Descriptor) (v1.Descriptor, error) {
+	ii, err := layout.ImageIndex(d.Digest)
+	if err != nil {
+		return v1.Descriptor{}, err
+	}
+	im, err := ii.IndexManifest()
+	if err != nil {
+		return v1.Descriptor{}, err
+	}
+	for _, m := range im.Manifests {
+		if !m.MediaType.IsImage() {
+			return v1.Descriptor{}, fmt.Errorf("index %s: %s is a %s, not an image", d.Digest, m.Digest, m.MediaType)
+		}
+		img, err := ii.Image(m.Digest)
+		if err != nil {
+			return v1.Descriptor{}, err
+		}
+		if _, err := s.PutImage(img); err != nil {
+			return v1.Descriptor{}, fmt.Errorf("index %s: %w", d.Digest, err)
+		}
+	}
+	raw, err := ii.RawManifest()
+	if err != nil {
+		return v1.Descriptor{}, err
+	}
+	dg, err := s.WriteBlobBytes(raw)
+	if err != nil {
+		return v1.Descriptor{}, err
+	}
+	return v1.Descriptor{MediaType: d.MediaType, Digest: dg, Size: int64(len(raw))}, nil
 }
 
 // plainFilesOnly refuses an unpacked OCI archive holding anything but

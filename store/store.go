@@ -39,7 +39,8 @@ func DefaultRoot() string {
 }
 
 // Open opens (creating if needed) the store at root. Temp dirs left by kiln
-// processes that are gone are swept.
+// processes that are gone are swept, and so are their containers' cgroups
+// and state dirs outside the store (SweepStale).
 func Open(root string) (*Store, error) {
 	root, err := filepath.Abs(root)
 	if err != nil {
@@ -55,6 +56,7 @@ func Open(root string) (*Store, error) {
 	}
 	s := &Store{root: root}
 	s.sweepTmp()
+	SweepStale()
 	tmp, f, err := s.lockedTempDir()
 	if err != nil {
 		return nil, err

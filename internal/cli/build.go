@@ -54,6 +54,7 @@ type buildFlags struct {
 	attest      []string
 	reproduce   bool
 	noLeaks     bool
+	noProcSB    bool
 }
 
 func newBuildCmd(g *globals) *cobra.Command {
@@ -99,11 +100,13 @@ func newBuildCmd(g *globals) *cobra.Command {
 	fl.BoolVar(&f.check, "check", false, "run the Dockerfile checks (BuildKit's lint rules) and build nothing; shorthand for --call=check")
 	fl.StringVar(&f.call, "call", "build", "what to do: build, or check[,ignorestatus=true]")
 	fl.StringArrayVar(&f.ssh, "ssh", nil, "ssh agent or keys for RUN --mount=type=ssh: default|ID[=SOCKET|KEY[,KEY]]")
+	fl.BoolVar(&f.noProcSB, "no-process-sandbox", os.Getenv("KILN_NO_PROCESS_SANDBOX") == "1",
+		"run RUN steps without a pid namespace of their own, with kiln's /proc (for pods whose masked /proc forbids mounting one; $KILN_NO_PROCESS_SANDBOX=1)")
 	fl.BoolVar(&f.noLeaks, "no-leak-check", false, "do not check the image for toolchains, caches, VCS dirs and secrets that crossed a stage boundary")
 	fl.BoolVar(&f.reproduce, "reproducible", false, "set SOURCE_DATE_EPOCH (unless given) to the context's last git commit time, or 0: times in the image are fixed and layer mtimes clamped, so one commit builds to one digest")
-	fl.StringVar(&f.provenance, "provenance", "", "provenance attestation (accepted; not attached yet)")
-	fl.StringVar(&f.sbom, "sbom", "", "SBOM attestation (accepted; not attached yet)")
-	fl.StringArrayVar(&f.attest, "attest", nil, "attestation type=provenance|sbom,… (accepted; not attached yet)")
+	fl.StringVar(&f.provenance, "provenance", "", `SLSA provenance attestation: true, false or mode=min|max[,builder-id=…] (shorthand for --attest=type=provenance,…)`)
+	fl.StringVar(&f.sbom, "sbom", "", `SBOM attestation (SPDX: dpkg, apk and Go packages): true or false (shorthand for --attest=type=sbom)`)
+	fl.StringArrayVar(&f.attest, "attest", nil, `attestation to attach: type=sbom|provenance[,KEY=VALUE…] (repeatable)`)
 	return c
 }
 
@@ -142,7 +145,6 @@ func runBuild(cmd *cobra.Command, g *globals, f *buildFlags, contextDir string) 
 	}
 	bopts = append(bopts, solver.WithProgress(display))
 	eopts = append(eopts, export.WithProgress(display))
-	f.noteAttestations(display)
 	return g.withStore(func(cmd *cobra.Command, st *store.Store, _ []string) error {
 		res, rep, err := buildAndExport(ctx, st, contextDir, bopts, outs, eopts)
 		display.Close()
@@ -251,20 +253,6 @@ func (f *buildFlags) writeFiles(g *globals, rep export.Report) error {
 	return nil
 }
 
-// noteAttestations says what becomes of --provenance, --sbom and --attest:
-// accepted, as buildx does, and not attached yet.
-func (f *buildFlags) noteAttestations(sink progress.Sink) {
-	asked := len(f.attest) > 0
-	for _, v := range []string{f.provenance, f.sbom} {
-		if v != "" && v != "false" && v != "0" {
-			asked = true
-		}
-	}
-	if asked {
-		sink.Event(progress.Warning{Message: "attestations (--provenance, --sbom, --attest) are accepted but not attached yet"})
-	}
-}
-
 func (f *buildFlags) solverOptions(g *globals, contextDir string) ([]solver.Option, error) {
 	if fi, err := os.Stat(contextDir); err != nil || !fi.IsDir() {
 		return nil, fmt.Errorf("build context %s: no such directory", contextDir)
@@ -325,6 +313,9 @@ func (f *buildFlags) solverOptions(g *globals, contextDir string) ([]solver.Opti
 	if f.noLeaks {
 		opts = append(opts, solver.WithoutLeakCheck())
 	}
+	if f.noProcSB {
+		opts = append(opts, solver.WithNoProcessSandbox())
+	}
 	return opts, nil
 }
 
@@ -355,8 +346,12 @@ func (f *buildFlags) exportOptions(g *globals) ([]export.Output, []export.Option
 	if err != nil {
 		return nil, nil, err
 	}
+	attestations, err := export.ParseAttestations(export.AttestFlags{Attest: f.attest, SBOM: f.sbom, Provenance: f.provenance})
+	if err != nil {
+		return nil, nil, err
+	}
 	opts := []export.Option{export.WithTags(f.tags...), export.WithCompression(comp), export.WithAnnotations(annotations),
-		export.WithCacheTo(f.cacheTo...), export.WithStdout(g.stdout)}
+		export.WithCacheTo(f.cacheTo...), export.WithStdout(g.stdout), export.WithAttestations(attestations)}
 	if f.noLeaks {
 		opts = append(opts, export.WithoutLeakCheck())
 	}

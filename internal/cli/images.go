@@ -8,9 +8,9 @@ import (
 
 	"github.com/docker/go-units"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/kiln-build/kiln/cache"
 	"github.com/kiln-build/kiln/export"
 	"github.com/kiln-build/kiln/progress"
+	"github.com/kiln-build/kiln/solver"
 	"github.com/kiln-build/kiln/store"
 	"github.com/spf13/cobra"
 )
@@ -178,7 +178,7 @@ func newPruneCmd(g *globals) *cobra.Command {
 				return err
 			}
 			return g.withStore(func(cmd *cobra.Command, st *store.Store, _ []string) error {
-				rep, err := cache.Prune(st, opts)
+				rep, err := solver.Prune(st, opts)
 				if err != nil {
 					return err
 				}
@@ -192,8 +192,8 @@ func newPruneCmd(g *globals) *cobra.Command {
 	return c
 }
 
-func pruneOptions(keep string, filters []string) (cache.PruneOptions, error) {
-	var o cache.PruneOptions
+func pruneOptions(keep string, filters []string) (solver.PruneOptions, error) {
+	var o solver.PruneOptions
 	if keep != "" {
 		n, err := units.FromHumanSize(keep)
 		if err != nil {
@@ -222,7 +222,7 @@ func newDuCmd(g *globals) *cobra.Command {
 		Short:   "Show the store's disk use",
 		Args:    cobra.NoArgs,
 		RunE: g.withStore(func(cmd *cobra.Command, st *store.Store, _ []string) error {
-			u, err := cache.DiskUsage(st)
+			u, err := solver.DiskUsage(st)
 			if err != nil {
 				return err
 			}
