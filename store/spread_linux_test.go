@@ -1,6 +1,9 @@
 package store
 
 import (
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -43,5 +46,36 @@ func TestTempDirSpread(t *testing.T) {
 	defer unix.Close(fd2)
 	if f2, err := unix.IoctlGetInt(fd2, unix.FS_IOC_GETFLAGS); err == nil && f2&fsTopdirFL != 0 {
 		t.Errorf("%s inherited FS_TOPDIR_FL", d)
+	}
+}
+
+// TestTreeDir: a tree dir is a fresh temp dir (holding only the probe
+// files) that Close removes.
+func TestTreeDir(t *testing.T) {
+	s, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := s.TreeDir("extract-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if filepath.Dir(d) != s.tmp || !strings.HasPrefix(filepath.Base(d), "extract-") {
+		t.Errorf("TreeDir = %s, want a new dir in %s", d, s.tmp)
+	}
+	ents, err := os.ReadDir(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range ents {
+		if !strings.HasPrefix(e.Name(), ".probe-") {
+			t.Errorf("unexpected %s in a new tree dir", e.Name())
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(d); !os.IsNotExist(err) {
+		t.Errorf("%s outlived the store: %v", d, err)
 	}
 }
