@@ -20,7 +20,7 @@
 #   disk under test), KILN (a kiln binary; default: built from this tree), REG (the registry repo,
 #   default 127.0.0.1:5000/kiln-conformance), DELETES=1 (delete each round's trees before the
 #   next round, as a benchmark's cold reset does: on ext4 without a journal the next round's
-#   inode allocations then skip the recently deleted inodes, see bench/README.md), TOOLS (default
+#   inode allocations then skip the recently deleted inodes, see bench/README.md), WHAT (default
 #   "tar tar-par kiln kiln-oci"), NO_RUN_ONLY=1 (skip run-only), OUT (markdown table, default
 #   $BENCH_DIR/extract.md).
 set -euo pipefail
@@ -30,7 +30,7 @@ export GOTOOLCHAIN=local GOFLAGS=-buildvcs=false
 W=${BENCH_DIR:-/tmp/kiln-bench-extract}
 REG=${REG:-127.0.0.1:5000/kiln-conformance}
 RUNS=${RUNS:-5}
-TOOLS=${TOOLS:-tar tar-par kiln kiln-oci}
+WHAT=${WHAT:-tar tar-par kiln kiln-oci}
 IMAGES=${*:-debian golang}
 OUT=${OUT:-$W/extract.md}
 [ "$(id -u)" = 0 ] || { echo "run as root" >&2; exit 1; }
@@ -128,8 +128,8 @@ for r in $(seq 1 "$RUNS"); do
   if [ -n "${DELETES:-}" ] && [ "$r" -gt 1 ]; then
     log "round $r: deleting round $((r - 1))'s trees"; rm -rf "$W/runs/$((r - 1))"; sync
   fi
-  order=$TOOLS
-  [ $((r % 2)) = 0 ] && order=$(echo "$TOOLS" | tr ' ' '\n' | tac | tr '\n' ' ')
+  order=$WHAT
+  [ $((r % 2)) = 0 ] && order=$(echo "$WHAT" | tr ' ' '\n' | tac | tr '\n' ' ')
   for img in $IMAGES; do
     for tool in $order; do run_tool "$tool" "$r" "$img"; done
   done
