@@ -67,7 +67,7 @@ func (s *Store) TreeDir(pattern string) (string, error) {
 }
 
 const (
-	treeTries  = 4
+	treeTries  = 12
 	probeFiles = 64
 	// slowCreate is the CPU time of one file create above which a block
 	// group is taken to be full of recently deleted inodes: a create costs
