@@ -255,7 +255,7 @@ if want noop; then log "scenario noop: seed example, nothing changed"
     cold "$t" golang
     cmd=$(SCEN=noop build_cmd "$t" "$C/hello-noop" hello)
     $cmd > "$W/logs/noop-first-$t.log" 2>&1   # the first (full) build, untimed
-    [ "$t" != kiln ] || rm -f "$W/rss/noop.txt"
+    [ "$t" != kiln ] || rm -f "$W/rss/noop.txt" "$W/rss/noop.kiln"
     SCEN=noop hf "noop.$t" "" "$NOOP_RUNS" 2 "$cmd"
   done; fi
 
