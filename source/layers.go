@@ -61,9 +61,9 @@ type blobSource struct {
 }
 
 // opener is how to fetch the blob desc under ctx: each call opens it
-// anew (raw: no retry or check of its own). remote says it comes from a
-// registry; it is nil when the store has the blob, or no image this
-// resolver resolved lists it.
+// anew (raw: no retry or check of its own). remoteBlob says it comes from
+// a registry. raw is nil when the store has the blob, or when no image
+// this resolver resolved lists it.
 func (r *Resolver) opener(ctx context.Context, desc v1.Descriptor) (raw Opener, remoteBlob bool, ref string) {
 	if r.st.HasBlob(desc.Digest) {
 		return nil, false, ""
