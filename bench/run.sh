@@ -5,8 +5,8 @@
 #     sudo bench/run.sh            # ~35-45 min on 2 cores; writes bench/results/RESULTS.md + .png
 #
 # Environment: RUNS (default 5, runs per scenario and tool), NOOP_RUNS (default 10),
-#   ONLY="cold noop plat2 ... pull pullgo cachertfresh extract" (subset of scenarios),
-#   TOOLS="kiln docker buildkitd buildah",
+#   ONLY="cold noop ..." (subset of scenarios: cold noop edit plat2 par3 sleep2 debian1 copy10k large
+#   cachert cachertfresh editcache pull pullgo extract runoverhead), TOOLS="kiln docker buildkitd buildah",
 #   BENCH_DIR (scratch dir, default /tmp/kiln-bench), KILN_CONFORMANCE_STATE (the reference
 #   services' state, default /var/cache/kiln-conformance), SKIP_SETUP=1 (do not call
 #   conformance/setup.sh), SKIP_RUN_OVERHEAD=1, OUT (results dir).
@@ -117,6 +117,7 @@ case "${1:-}" in
   __cold) cold "$2" "$3"; exit ;;
   __empty) empty "$2"; exit ;;
   __edit) printf '// edit %s\n' "$(date +%s%N)" >> "$2/main.go"; exit ;;
+  __coldedit) cold "$2" "$3"; printf '// edit %s\n' "$(date +%s%N)" >> "$4/main.go"; exit ;;
   __gocache) rm -rf "$W/host-gocache"; exit ;;
   __noop) exit ;;
 esac
@@ -160,7 +161,7 @@ for b in $BASES; do
   mkdir -p "$C/warm-$b"; printf 'FROM %s/%s\nRUN echo warm-up > /warm-up\n' "$REG" "$b" > "$C/warm-$b/Dockerfile"
 done
 # the seed example, FROM rewritten to the local registry's golang image (same for every tool)
-for d in hello hello-noop hello-edit; do
+for d in hello hello-noop hello-edit hello-editc; do
   cp -r "$top/examples/hello" "$C/$d"
   sed -i "s|^FROM golang:1.22 |FROM $REG/golang:latest |" "$C/$d/Dockerfile"
 done
@@ -368,6 +369,26 @@ if want extract && [[ " $TOOLS " == *" kiln "* ]]; then log "extract.sh (issue 1
   KILN=$W/kiln BENCH_DIR=$W/extract RUNS=$RUNS OUT=$W/extract.md bash "$here/extract.sh" > /dev/null 2> "$W/logs/extract.log" ||
     { echo "extract.sh failed, see $W/logs/extract.log" > "$W/extract.md"; }
   rm -rf "$W/extract/runs"
+fi
+
+# a fresh CI runner's edit rebuild: the registry cache (mode=max) of a build of the unedited
+# source, a cold store (base present), one edited file. kiln's cache carries its automatic Go
+# build cache (docs/auto-cache.md); BuildKit cannot export cache mounts (moby/buildkit#1512).
+if want editcache; then log "scenario edit-cached: fresh store + registry cache (mode=max) + one edited file"
+  ref=$REG/bench/editcache; bkref=$REG/bench/bkeditcache
+  if [[ " $TOOLS " == *" kiln "* ]]; then
+    cold kiln golang
+    "$W/kiln" --root "$KSTORE" build --cache-to "type=registry,ref=$ref,mode=max" "$C/hello-editc" > "$W/logs/editcache-kiln-export.log" 2>&1
+    SCEN=editcache hf "editcache.kiln" "$self __coldedit kiln golang $C/hello-editc" "$RUNS" 0 \
+      "$(SCEN=editcache build_cmd kiln "$C/hello-editc" hello --cache-from "type=registry,ref=$ref")"
+  fi
+  if [[ " $TOOLS " == *" buildkitd "* ]]; then
+    cold buildkitd golang
+    $BUILDCTL build --frontend dockerfile.v0 --local context="$C/hello-editc" --local dockerfile="$C/hello-editc" \
+      --export-cache "type=registry,ref=$bkref,mode=max" > "$W/logs/editcache-buildkitd-export.log" 2>&1
+    hf "editcache.buildkitd" "$self __coldedit buildkitd golang $C/hello-editc" "$RUNS" 0 \
+      "$(build_cmd buildkitd "$C/hello-editc" hello --import-cache "type=registry,ref=$bkref")"
+  fi
 fi
 
 # issue 3's per-RUN overhead benchmark (kiln only; its own table)

@@ -105,11 +105,14 @@ func TestParseSpec(t *testing.T) {
 		want Spec
 		err  string
 	}{
-		{"type=registry,ref=r/c:1", Spec{Type: "registry", Ref: "r/c:1"}, ""},
-		{"type=registry,ref=r/c,mode=max", Spec{Type: "registry", Ref: "r/c", Max: true}, ""},
-		{"type=local,dest=/d", Spec{Type: "local", Dir: "/d"}, ""},
-		{"type=local,src=/d", Spec{Type: "local", Dir: "/d"}, ""},
-		{"r/c:1", Spec{Type: "registry", Ref: "r/c:1"}, ""},
+		{"type=registry,ref=r/c:1", Spec{Type: "registry", Ref: "r/c:1", MountMax: DefaultMountMax}, ""},
+		{"type=registry,ref=r/c,mode=max", Spec{Type: "registry", Ref: "r/c", Max: true, MountMax: DefaultMountMax}, ""},
+		{"type=local,dest=/d", Spec{Type: "local", Dir: "/d", MountMax: DefaultMountMax}, ""},
+		{"type=local,src=/d", Spec{Type: "local", Dir: "/d", MountMax: DefaultMountMax}, ""},
+		{"r/c:1", Spec{Type: "registry", Ref: "r/c:1", MountMax: DefaultMountMax}, ""},
+		{"type=local,dest=/d,mode=max,auto-cache-max=200m", Spec{Type: "local", Dir: "/d", Max: true, MountMax: 200 << 20}, ""},
+		{"type=local,dest=/d,mode=max,auto-cache-max=0", Spec{Type: "local", Dir: "/d", Max: true}, ""},
+		{"type=local,dest=/d,auto-cache-max=lots", Spec{}, "auto-cache-max=lots"},
 		{"type=registry", Spec{}, "needs ref="},
 		{"type=local", Spec{}, "needs dest="},
 		{"type=gha", Spec{}, "type must be registry or local"},
@@ -141,12 +144,19 @@ func TestPushPullLocal(t *testing.T) {
 	}
 	rec := Exported{Key: "k1", DiffID: "sha256:" + strings.Repeat("a", 64), Created: time.Unix(5, 0).UTC(),
 		Blob: v1.Descriptor{Digest: d, Size: size, MediaType: types.OCILayer}}
+	md, msize, err := st.WriteBlob(strings.NewReader("mount bytes"), v1.Hash{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec.Mounts = []string{"go-mod/0"}
+	mount := Mount{ID: "go-mod/0", DiffID: "sha256:" + strings.Repeat("b", 64), Bytes: 11,
+		Blob: v1.Descriptor{Digest: md, Size: msize, MediaType: types.OCILayer}}
 	sp := Spec{Type: "local", Dir: filepath.Join(t.TempDir(), "c")}
-	if err := Push(context.Background(), sp, []Exported{rec}, st); err != nil {
+	if err := Push(context.Background(), sp, []Exported{rec}, []Mount{mount}, st); err != nil {
 		t.Fatal(err)
 	}
 	// pushing again replaces the cache image, it does not add one
-	if err := Push(context.Background(), sp, []Exported{rec}, st); err != nil {
+	if err := Push(context.Background(), sp, []Exported{rec}, []Mount{mount}, st); err != nil {
 		t.Fatal(err)
 	}
 	r, err := Pull(context.Background(), sp)
@@ -169,6 +179,25 @@ func TestPushPullLocal(t *testing.T) {
 	n, _ := rc.Read(buf)
 	if string(buf[:n]) != "layer bytes" {
 		t.Errorf("blob %q", buf[:n])
+	}
+	if len(got.Mounts) != 1 || got.Mounts[0] != "go-mod/0" {
+		t.Errorf("record mounts %v", got.Mounts)
+	}
+	m, ok := r.Mount("go-mod/0")
+	if !ok || m.Blob.Digest != md || m.Bytes != 11 {
+		t.Fatalf("mount %+v %v", m, ok)
+	}
+	mrc, err := r.FetchBlob(m.Blob)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, _ = mrc.Read(buf)
+	mrc.Close()
+	if string(buf[:n]) != "mount bytes" {
+		t.Errorf("mount blob %q", buf[:n])
+	}
+	if _, ok := r.Mount("go-build/0"); ok {
+		t.Error("unknown mount found")
 	}
 	if _, err := Pull(context.Background(), Spec{Type: "local", Dir: t.TempDir()}); err == nil {
 		t.Error("an empty dir pulled as a cache")

@@ -24,6 +24,11 @@ type Record struct {
 	Size     int64     `json:"size,omitempty"`   // compressed size
 	Media    string    `json:"media,omitempty"`  // compressed media type
 	Bytes    int64     `json:"bytes,omitempty"`  // file content in the layer
+	// Mounts are the cache mounts the step used that are not in its
+	// layer (automatic toolchain caches), by id: the mount's epoch when
+	// the step may be reused only while the mount keeps what it wrote,
+	// else "".
+	Mounts map[string]string `json:"mounts,omitempty"`
 }
 
 // Index is the cache database. It opens the file for each operation only,

@@ -2,7 +2,6 @@ package cache
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"sort"
 	"time"
@@ -50,7 +49,7 @@ func Prune(st *store.Store, opts PruneOptions) (PruneReport, error) {
 	if all {
 		for _, p := range []string{filepath.Join(st.Root(), "cache.db"), filepath.Join(st.Root(), "mounts")} {
 			rep.Bytes += store.DirBytes(p)
-			if err := os.RemoveAll(p); err != nil {
+			if err := RemoveTree(p); err != nil {
 				return rep, err
 			}
 		}

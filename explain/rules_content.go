@@ -113,11 +113,7 @@ func checkVCS(_ context.Context, a *analysis) ([]Warning, error) {
 		if !a.own(i) {
 			continue
 		}
-		whats, byWhat := a.layerFacts(i, factVCS)
-		var all []*fact
-		for _, what := range whats {
-			all = append(all, byWhat[what]...)
-		}
+		whats, all := a.allFacts(i, factVCS)
 		if len(all) == 0 {
 			continue
 		}
@@ -138,11 +134,7 @@ func checkSecrets(_ context.Context, a *analysis) ([]Warning, error) {
 		if !a.own(i) {
 			continue
 		}
-		whats, byWhat := a.layerFacts(i, factSecret)
-		var all []*fact
-		for _, what := range whats {
-			all = append(all, byWhat[what]...)
-		}
+		whats, all := a.allFacts(i, factSecret)
 		if len(all) == 0 {
 			continue
 		}
@@ -162,4 +154,15 @@ func isCopy(L Layer) bool {
 		in = strings.ToUpper(L.CreatedBy)
 	}
 	return strings.HasPrefix(in, "COPY ") || strings.HasPrefix(in, "ADD ")
+}
+
+// allFacts is layerFacts flattened: the descriptions found, and every
+// fact of kind in layer i in the order of its description.
+func (a *analysis) allFacts(i int, kind factKind) ([]string, []*fact) {
+	whats, byWhat := a.layerFacts(i, kind)
+	var all []*fact
+	for _, what := range whats {
+		all = append(all, byWhat[what]...)
+	}
+	return whats, all
 }

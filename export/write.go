@@ -213,7 +213,7 @@ func Write(ctx context.Context, st *store.Store, res *solver.Result, outs []Outp
 	}
 	for _, sp := range o.cacheTo {
 		step := progress.Start(o.sink, progress.StepInfo{Name: "exporting cache to " + sp.Ref + sp.Dir})
-		err := exportCache(ctx, st, res, sp, o.comp)
+		err := exportCache(ctx, st, res, sp, o.comp, o.sink)
 		step.Done(err)
 		if err != nil {
 			return Report{}, err
@@ -414,9 +414,10 @@ func configDigest(st *store.Store, desc v1.Descriptor) (string, error) {
 }
 
 // exportCache writes the build's cache to sp: the target image's steps,
-// or with mode=max every stage's. Layers without a blob yet (builder
-// stages) are tarred and compressed now.
-func exportCache(ctx context.Context, st *store.Store, res *solver.Result, sp cache.Spec, comp Compression) error {
+// or with mode=max every stage's and the content of the automatic
+// toolchain caches the build used (each at most sp.MountMax bytes).
+// Layers without a blob yet (builder stages) are tarred and compressed now.
+func exportCache(ctx context.Context, st *store.Store, res *solver.Result, sp cache.Spec, comp Compression, sink progress.Sink) error {
 	results := []*solver.Result{res}
 	if len(res.Platforms) > 0 {
 		results = res.Platforms // every platform's steps
@@ -453,7 +454,24 @@ func exportCache(ctx context.Context, st *store.Store, res *solver.Result, sp ca
 	}
 	var recs []cache.Exported
 	for _, l := range steps.Layers {
-		recs = append(recs, cache.Exported{Key: l.Key, DiffID: l.DiffID.String(), Blob: l.Blob, Created: l.Created})
+		recs = append(recs, cache.Exported{Key: l.Key, DiffID: l.DiffID.String(), Blob: l.Blob, Created: l.Created,
+			Mounts: res.StepMounts(l.Key)})
 	}
-	return cache.Push(ctx, sp, recs, st)
+	var mounts []cache.Mount
+	if sp.Max {
+		var notes []string
+		var err error
+		mounts, notes, err = res.ExportAutoCaches(ctx, sp.MountMax, func(ctx context.Context, dir string) (v1.Hash, v1.Descriptor, error) {
+			l := []image.Layer{{Dir: dir}}
+			err := EnsureBlobs(ctx, st, l, comp)
+			return l[0].DiffID, l[0].Blob, err
+		})
+		if err != nil {
+			return err
+		}
+		for _, n := range notes {
+			progress.Notef(sink, "%s", n)
+		}
+	}
+	return cache.Push(ctx, sp, recs, mounts, st)
 }

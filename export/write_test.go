@@ -19,6 +19,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"github.com/kiln-build/kiln/cache"
 	"github.com/kiln-build/kiln/export"
 	"github.com/kiln-build/kiln/image"
 	"github.com/kiln-build/kiln/progress"
@@ -318,4 +319,105 @@ func tarNames(t *testing.T, p string) string {
 		names = append(names, h.Name)
 	}
 	return strings.Join(names, " ")
+}
+
+const goMultiStage = "FROM scratch AS builder\nENV GOPATH=/go\nCOPY src.txt /src.txt\nRUN echo built > /artifact\n" +
+	"FROM scratch\nCOPY --from=builder /artifact /app/artifact\n"
+
+// writeCaches makes the fake RUN write name=content into each automatic
+// cache dir it mounts (as the go command fills its caches) and record
+// what those dirs held before.
+func writeCaches(f *fixture, name string, seen map[string][]string) {
+	f.exec.Hook = func(ctx context.Context, c runtimetest.Call) (bool, int, error) {
+		for _, m := range c.Mounts {
+			if !strings.Contains(m.Source, filepath.Join("mounts", "cache")) {
+				continue
+			}
+			ents, _ := os.ReadDir(m.Source)
+			for _, e := range ents {
+				seen[m.Destination] = append(seen[m.Destination], e.Name())
+			}
+			os.WriteFile(filepath.Join(m.Source, name), []byte(strings.Repeat("x", 100)), 0o644)
+		}
+		return false, 0, nil
+	}
+}
+
+// The automatic toolchain caches travel with a mode=max cache: a fresh
+// store's RUN finds what the first store's wrote, and a build that only
+// reuses steps exports them as it imported them.
+func TestAutoCacheRoundTripThroughLocalDir(t *testing.T) {
+	ctx := context.Background()
+	a := newFixture(t, goMultiStage)
+	writeCaches(a, "from-a", map[string][]string{})
+	cacheDir := filepath.Join(t.TempDir(), "cache")
+	res := a.build()
+	if _, err := export.Write(ctx, a.st, res, []export.Output{{Type: "image"}},
+		export.WithCacheTo("type=local,mode=max,dest="+cacheDir)); err != nil {
+		t.Fatal(err)
+	}
+	mounts := func(dir string) map[string]string {
+		r, err := cache.Pull(ctx, cache.Spec{Type: "local", Dir: dir})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]string{}
+		for _, id := range []string{"go-build/0", "go-mod/0"} {
+			if m, ok := r.Mount(id); ok {
+				out[id] = m.Blob.Digest.String()
+			}
+		}
+		return out
+	}
+	first := mounts(cacheDir)
+	if len(first) != 2 {
+		t.Fatalf("exported mounts %v, want go-build/0 and go-mod/0", first)
+	}
+
+	// a fresh store reuses every step (the module cache comes along)
+	b := newFixture(t, goMultiStage)
+	b.dir = a.dir
+	seen := map[string][]string{}
+	writeCaches(b, "from-b", seen)
+	rec := &progress.Recorder{}
+	res2 := b.build(solver.WithCacheFrom("type=local,src="+cacheDir), solver.WithProgress(rec))
+	if len(b.exec.Calls()) != 0 {
+		t.Errorf("fresh store ran %d RUNs; steps %v", len(b.exec.Calls()), rec.Steps())
+	}
+	again := filepath.Join(t.TempDir(), "again")
+	if _, err := export.Write(ctx, b.st, res2, []export.Output{{Type: "image"}},
+		export.WithCacheTo("type=local,mode=max,dest="+again)); err != nil {
+		t.Fatal(err)
+	}
+	if got := mounts(again); got["go-build/0"] != first["go-build/0"] || got["go-mod/0"] != first["go-mod/0"] {
+		t.Errorf("a build that ran nothing exported mounts %v, want the imported %v", got, first)
+	}
+
+	// an edit: the RUN runs on caches restored from the first store
+	os.WriteFile(filepath.Join(b.dir, "src.txt"), []byte("edited\n"), 0o644)
+	res3 := b.build(solver.WithCacheFrom("type=local,src="+cacheDir), solver.WithProgress(rec))
+	if len(b.exec.Calls()) != 1 {
+		t.Fatalf("after an edit ran %d RUNs, want 1", len(b.exec.Calls()))
+	}
+	for _, dest := range []string{"/root/.cache/go-build", "/go/pkg/mod"} {
+		if strings.Join(seen[dest], ",") != "from-a" {
+			t.Errorf("the RUN found %v in %s, want the first store's from-a", seen[dest], dest)
+		}
+	}
+	// bounded: the module cache (all or nothing) stays out, the build
+	// cache keeps its newest files
+	small := filepath.Join(t.TempDir(), "small")
+	if _, err := export.Write(ctx, b.st, res3, []export.Output{{Type: "image"}}, export.WithProgress(rec),
+		export.WithCacheTo("type=local,mode=max,auto-cache-max=150,dest="+small)); err != nil {
+		t.Fatal(err)
+	}
+	got := mounts(small)
+	if _, ok := got["go-mod/0"]; ok || got["go-build/0"] == "" || got["go-build/0"] == first["go-build/0"] {
+		t.Errorf("bounded export %v", got)
+	}
+	notes := strings.Join(rec.Notes(), "\n")
+	if !strings.Contains(notes, "go-mod/0 is larger than auto-cache-max=150 B: not exported") ||
+		!strings.Contains(notes, "go-build/0 is larger than auto-cache-max=150 B: exporting its newest 100 B") {
+		t.Errorf("notes:\n%s", notes)
+	}
 }

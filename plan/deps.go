@@ -16,6 +16,7 @@ func (p *Plan) linkDeps(st *Stage, byName map[string]*Stage) error {
 	}
 	if st.BaseStage != nil {
 		st.Deps = append(st.Deps, st.BaseStage)
+		p.recordTriggerReads(st, byName)
 	}
 	lex := dockerfile.NewLex(p.File.EscapeToken)
 	for _, c := range st.Inst.Commands {
@@ -38,6 +39,7 @@ func (p *Plan) linkDeps(st *Stage, byName map[string]*Stage) error {
 				return p.errorf(c.Location(), "cannot copy from stage %q, it needs to be defined before current stage %q", from, st.Ref())
 			case dep != nil:
 				st.Deps = appendUnique(st.Deps, dep)
+				st.recordReads(c, dep, from)
 				if st.depLoc == nil {
 					st.depLoc = map[*Stage]any{}
 				}

@@ -65,6 +65,8 @@ type Stage struct {
 	// depLoc is where the stage's Dockerfile names each dependency (a
 	// COPY --from or RUN --mount line; a FROM <stage> has none)
 	depLoc map[*Stage]any
+	// reads are the stage's reads of other stages' files (reads.go)
+	reads []stageRead
 }
 
 // Ref is how the stage is shown to users: its name, or its index.

@@ -138,3 +138,57 @@ func TestPlatforms(t *testing.T) {
 		t.Errorf("stage platforms %v", got)
 	}
 }
+
+func TestReads(t *testing.T) {
+	src := `FROM golang AS builder
+FROM builder AS child
+FROM golang AS tools
+FROM scratch AS unused
+COPY --from=tools / /
+FROM scratch
+COPY --from=builder /src/app /go/bin/*.so /app/
+COPY --from=tools /usr/${BIN}/x /x
+RUN --mount=from=builder,source=/etc/ssl,target=/ssl --mount=type=bind,from=tools,target=/t true
+`
+	p, err := mustPlan(t, src, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		stage string
+		paths string
+		whole bool
+	}{
+		{"builder", "/src/app,/go/bin,/etc/ssl", false},
+		{"tools", "/usr,/", false}, // the unused stage's COPY / / does not count
+	} {
+		paths, whole := p.Reads(p.StageByRef(tt.stage))
+		if strings.Join(paths, ",") != tt.paths || whole != tt.whole {
+			t.Errorf("%s: reads %v whole %v, want %s %v", tt.stage, paths, whole, tt.paths, tt.whole)
+		}
+	}
+	p, err = mustPlan(t, src, Options{Target: "child"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, whole := p.Reads(p.StageByRef("builder")); !whole {
+		t.Error("FROM builder does not read all of builder")
+	}
+}
+
+func TestReadsOfOnbuildTriggers(t *testing.T) {
+	src := `FROM golang AS builder
+FROM scratch AS base
+ONBUILD COPY --from=builder /root/.cache /c
+FROM base
+COPY --from=builder /app /app
+`
+	p, err := mustPlan(t, src, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	paths, _ := p.Reads(p.StageByRef("builder"))
+	if strings.Join(paths, ",") != "/root/.cache,/app" {
+		t.Errorf("reads %v, want the trigger's and the COPY's", paths)
+	}
+}

@@ -58,19 +58,9 @@ func (s *stage) addGit(ctx context.Context, c *instructions.AddCommand, j copyJo
 		if err := source.FetchGit(ctx, ref, filepath.Join(dir, "src"), source.WithGitEnv(env...)); err != nil {
 			return err
 		}
-		done, err := s.sched.acquire(ctx)
-		if err != nil {
-			return err
-		}
-		defer done()
-		if j.chown != "" {
-			o, err := copier.ResolveOwner(root, j.chown)
-			if err != nil {
-				return err
-			}
-			copts.Chown = &o
-		}
-		return copier.Copy(ctx, copier.Source{Root: dir}, []string{"src/."}, root, dest, copts)
+		return s.withCopySlot(ctx, root, j.chown, &copts, func() error {
+			return copier.Copy(ctx, copier.Source{Root: dir}, []string{"src/."}, root, dest, copts)
+		})
 	})
 	if err != nil {
 		return s.errorf(j.loc, "ADD %s: %w", ref, err)

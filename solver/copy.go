@@ -86,19 +86,9 @@ func (s *stage) copy(ctx context.Context, j copyJob) error {
 			return err
 		}
 		defer release()
-		done, err := s.sched.acquire(ctx)
-		if err != nil {
-			return err
-		}
-		defer done()
-		if j.chown != "" {
-			o, err := copier.ResolveOwner(root, j.chown)
-			if err != nil {
-				return err
-			}
-			opts.Chown = &o
-		}
-		return s.copyInto(ctx, j, src, root, dest, opts)
+		return s.withCopySlot(ctx, root, j.chown, &opts, func() error {
+			return s.copyInto(ctx, j, src, root, dest, opts)
+		})
 	})
 	if err != nil {
 		return s.errorf(j.loc, "%s failed: %w", j.name, err)
@@ -113,6 +103,24 @@ func (s *stage) copy(ctx context.Context, j copyJob) error {
 	s.img.Layers[len(s.img.Layers)-1].Made.Sources = append(append([]string(nil), j.srcs...), heredocNames(j)...)
 	s.history(copyHistory(j), true, true)
 	return nil
+}
+
+// withCopySlot runs copy with a job slot held and opts.Chown resolved
+// against the step's root (--chown names users of the image being built).
+func (s *stage) withCopySlot(ctx context.Context, root, chown string, opts *copier.Options, copy func() error) error {
+	done, err := s.sched.acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer done()
+	if chown != "" {
+		o, err := copier.ResolveOwner(root, chown)
+		if err != nil {
+			return err
+		}
+		opts.Chown = &o
+	}
+	return copy()
 }
 
 // copyInto copies the job's path sources, heredoc sources and (for ADD)

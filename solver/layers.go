@@ -6,6 +6,7 @@ import (
 	"io"
 	"io/fs"
 	"path/filepath"
+	"sort"
 	"sync"
 	"time"
 
@@ -35,7 +36,12 @@ type layerStore struct {
 	sink    progress.Sink
 	pulls   singleflight.Group // remote-cache layers being fetched, by key
 	steps   singleflight.Group // steps being run, by key
-	mu      sync.Mutex         // guards the Dir of layers being made local
+	auto    *autoDirs          // the automatic toolchain caches
+	tmp     string             // the build's temp space
+	// mu guards remoteMounts and the Dir of layers being made local
+	mu sync.Mutex
+	// mounts of the steps a remote cache answered, for their local record
+	remoteMounts map[string]map[string]string
 }
 
 // baseLayers makes the layers of base images local (source.Resolver).
@@ -48,16 +54,32 @@ type baseLayers interface {
 
 var _ baseLayers = (*source.Resolver)(nil)
 
-func newLayerStore(st *store.Store, sn snapshot.Snapshotter, idx *cache.Index, remotes []*cache.Remote, base baseLayers, sink progress.Sink) *layerStore {
-	return &layerStore{st: st, snaps: sn, index: idx, remotes: remotes, base: base, sink: sink}
+func newLayerStore(st *store.Store, sn snapshot.Snapshotter, idx *cache.Index, remotes []*cache.Remote, base baseLayers, sink progress.Sink, tmp string) *layerStore {
+	return &layerStore{st: st, snaps: sn, index: idx, remotes: remotes, base: base, sink: sink, tmp: tmp,
+		auto: newAutoDirs(st, remotes, sink), remoteMounts: map[string]map[string]string{}}
 }
 
+func (ls *layerStore) tmpDir() string { return ls.tmp }
+
 // lookup finds the layer of the step key: locally, else in a remote cache.
-func (ls *layerStore) lookup(key string) (image.Layer, bool) {
+// A step that used automatic caches is found only while they hold what
+// it wrote (autoDirs.valid, fromRemote).
+func (ls *layerStore) lookup(ctx context.Context, key string) (image.Layer, bool) {
 	r, ok, err := ls.index.Get(key)
-	if err != nil || !ok || !ls.snaps.Exists(r.Snapshot) {
-		return ls.remoteLayer(key)
+	local := err == nil && ok && ls.snaps.Exists(r.Snapshot)
+	if !local || !ls.auto.valid(r.Mounts) {
+		l, ok := ls.remoteLayer(ctx, key)
+		if !ok || !local {
+			return l, ok
+		}
+		// the files are here; the remote cache brought the caches the
+		// step used back
+		ls.mu.Lock()
+		r.Mounts = ls.remoteMounts[key]
+		ls.mu.Unlock()
+		_ = ls.index.Put(key, r)
 	}
+	ls.auto.use(r.Mounts, false)
 	ls.snaps.Touch(r.Snapshot)
 	dir := ls.snaps.Path(r.Snapshot)
 	if r.Bytes == 0 { // a record from before sizes were kept
@@ -78,7 +100,7 @@ func (ls *layerStore) lookup(key string) (image.Layer, bool) {
 
 // remoteLayer answers a step from a --cache-from cache: the layer is known
 // by its blob only (no Dir) until materialize.
-func (ls *layerStore) remoteLayer(key string) (image.Layer, bool) {
+func (ls *layerStore) remoteLayer(ctx context.Context, key string) (image.Layer, bool) {
 	for _, r := range ls.remotes {
 		rec, ok := r.Lookup(key)
 		if !ok {
@@ -88,14 +110,43 @@ func (ls *layerStore) remoteLayer(key string) (image.Layer, bool) {
 		if err != nil {
 			continue
 		}
+		if len(rec.Mounts) > 0 {
+			mounts, ok := ls.auto.fromRemote(ctx, r, rec.Mounts)
+			if !ok {
+				continue
+			}
+			ls.auto.use(mounts, false)
+			ls.mu.Lock()
+			ls.remoteMounts[key] = mounts
+			ls.mu.Unlock()
+		}
 		return image.Layer{Key: key, DiffID: diff, Blob: rec.Blob, Created: rec.Created}, true
 	}
 	return image.Layer{}, false
 }
 
+// stepMounts are the automatic caches the step key used, by id.
+func (ls *layerStore) stepMounts(key string) []string {
+	var m map[string]string
+	if r, ok, err := ls.index.Get(key); err == nil && ok {
+		m = r.Mounts
+	} else {
+		ls.mu.Lock()
+		m = ls.remoteMounts[key]
+		ls.mu.Unlock()
+	}
+	var ids []string
+	for id := range m {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	return ids
+}
+
 // make runs fn on a fresh snapshot over lowers (top first) and commits the
-// change as the layer of step key.
-func (ls *layerStore) make(ctx context.Context, key string, lowers []string, fn func(root string) error) (image.Layer, error) {
+// change as the layer of step key; *mounts (if given) are the automatic
+// caches fn used, for the step's record.
+func (ls *layerStore) make(ctx context.Context, key string, lowers []string, fn func(root string) error, mounts *map[string]string) (image.Layer, error) {
 	a, err := ls.snaps.Prepare(ctx, lowers)
 	if err != nil {
 		return image.Layer{}, err
@@ -114,7 +165,11 @@ func (ls *layerStore) make(ctx context.Context, key string, lowers []string, fn 
 	now := time.Now().UTC()
 	dir := ls.snaps.Path(key)
 	size := contentSize(dir)
-	if err := ls.index.Put(key, cache.Record{Snapshot: key, Created: now, Bytes: size}); err != nil {
+	rec := cache.Record{Snapshot: key, Created: now, Bytes: size}
+	if mounts != nil && len(*mounts) > 0 {
+		rec.Mounts = *mounts
+	}
+	if err := ls.index.Put(key, rec); err != nil {
 		return image.Layer{}, err
 	}
 	return image.Layer{Dir: dir, Key: key, Created: now, Size: size}, nil
@@ -180,9 +235,12 @@ func (ls *layerStore) materialize(ctx context.Context, l image.Layer) (string, e
 				return nil, err
 			}
 		}
+		ls.mu.Lock()
+		mounts := ls.remoteMounts[l.Key]
+		ls.mu.Unlock()
 		return nil, ls.index.Put(l.Key, cache.Record{Snapshot: l.Key, Created: l.Created, DiffID: l.DiffID.String(),
 			Blob: l.Blob.Digest.String(), Media: string(l.Blob.MediaType), Size: l.Blob.Size,
-			Bytes: contentSize(ls.snaps.Path(l.Key))})
+			Bytes: contentSize(ls.snaps.Path(l.Key)), Mounts: mounts})
 	})
 	if err != nil {
 		return "", fmt.Errorf("cache layer %s: %w", l.Blob.Digest, err)

@@ -67,7 +67,7 @@ func TestLowersMakesBaseLayersLocalAtOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	fb := &fakeBase{unpacked: map[string]int{}, blobs: map[string]int{}, release: make(chan struct{})}
-	ls := newLayerStore(st, sn, cache.Open(filepath.Join(st.Root(), "cache.db")), nil, fb, progress.Discard)
+	ls := newLayerStore(st, sn, cache.Open(filepath.Join(st.Root(), "cache.db")), nil, fb, progress.Discard, t.TempDir())
 	const n = 12
 	img := &image.Image{}
 	for i := 0; i < n; i++ {

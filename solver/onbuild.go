@@ -43,6 +43,11 @@ func (s *stage) withTriggers(cmds []instructions.Command) ([]instructions.Comman
 		}
 		out = append(out, c)
 	}
+	if s.ps.BaseStage == nil { // the plan knows a base stage's triggers
+		if err := s.triggerReads(out); err != nil {
+			return nil, err
+		}
+	}
 	progress.Notef(s.sink, "[%s] running %d ONBUILD trigger(s) from %s", s.ps.Ref(), len(out), s.ps.Base)
 	return append(out, cmds...), nil
 }

@@ -42,6 +42,7 @@ type options struct {
 	sandbox        sandbox
 	reproducible   bool
 	noLeakCheck    bool
+	noAutoCache    bool
 
 	// test seams
 	executor runtime.Executor
@@ -252,6 +253,14 @@ func WithBuildContexts(ctxs map[string]string) Option {
 		}
 		return nil
 	}
+}
+
+// WithoutAutoCache turns the automatic toolchain caches off: by default a
+// builder stage's RUN steps that run Go get persistent mounts at Go's
+// build and module caches, where nothing else reads them (see the rules
+// in autocache.go); the image is the same either way.
+func WithoutAutoCache() Option {
+	return func(o *options) error { o.noAutoCache = true; return nil }
 }
 
 // WithPull checks the registry for newer base images even when the store

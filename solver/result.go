@@ -52,6 +52,9 @@ type StageResult struct {
 type StageStats struct {
 	Start, End    time.Time
 	Steps, Cached int // steps that made a layer, and how many the cache answered
+	// AutoCache are the paths the stage's RUN steps got automatic
+	// toolchain caches at (see WithoutAutoCache).
+	AutoCache []string
 }
 
 // Close removes the build's temp space.
@@ -96,6 +99,15 @@ type Summary struct {
 	Skipped  []string
 	Layers   []LayerSummary // the layers this build's steps made, bottom first
 	Base     int            // layers that came with the base image
+	// AutoCaches are the stages that got automatic toolchain caches.
+	AutoCaches []AutoCacheSummary `json:",omitempty"`
+}
+
+// AutoCacheSummary is a stage whose RUN steps got automatic toolchain
+// caches, and their paths.
+type AutoCacheSummary struct {
+	Stage string
+	Paths []string
 }
 
 // StageSummary is one stage's line of the summary.
@@ -132,6 +144,9 @@ func (r *Result) Summary() Summary {
 	for _, st := range r.Stages {
 		s.Stages = append(s.Stages, StageSummary{Name: st.Name, Time: st.Stats.End.Sub(st.Stats.Start),
 			Steps: st.Stats.Steps, Cached: st.Stats.Cached})
+		if len(st.Stats.AutoCache) > 0 {
+			s.AutoCaches = append(s.AutoCaches, AutoCacheSummary{Stage: st.Name, Paths: st.Stats.AutoCache})
+		}
 	}
 	for _, ps := range r.Plan.Skipped {
 		s.Skipped = append(s.Skipped, ps.Ref())

@@ -65,15 +65,25 @@ func (s *stage) runRun(ctx context.Context, c *instructions.RunCommand, step *pr
 		}
 		k.Add("mount", mk)
 	}
+	auto := s.autoRun(runText(c, args))
+	if len(auto) > 0 {
+		k.Add("auto-cache", autoKey(auto))
+	}
 	key := k.String()
 	tail := &tailBuffer{max: 20}
 	out := step.Output()
 	var code int
-	err = s.layerStep(ctx, key, func(root string) error {
+	var used map[string]string
+	err = s.layerStepMounts(ctx, key, func(root string) error {
 		exec, err := s.runner.executor()
 		if err != nil {
 			return err
 		}
+		autoMounts, autoUsed, err := s.autoMounts(ctx, root, auto, rms)
+		if err != nil {
+			return err
+		}
+		used = autoUsed
 		release, err := s.sched.acquire(ctx)
 		if err != nil {
 			return err
@@ -97,7 +107,9 @@ func (s *stage) runRun(ctx context.Context, c *instructions.RunCommand, step *pr
 		}
 		env := append(s.runEnv(u), secretEnv...)
 		sb := s.opts.sandbox
-		spec, err := runtime.NewSpec(runtime.Spec{Rootfs: root, Network: network, Mounts: append(mounts, extra...), Hostname: hostname,
+		// the automatic caches first: a RUN --mount inside one goes on top
+		allMounts := append(append(autoMounts, mounts...), extra...)
+		spec, err := runtime.NewSpec(runtime.Spec{Rootfs: root, Network: network, Mounts: allMounts, Hostname: hostname,
 			ExtraHosts: sb.hosts, ShmSize: sb.shmSize, Ulimits: sb.ulimits, Insecure: insecure, NoProcessSandbox: sb.noProc,
 			Process: runtime.Process{Args: args, Env: env, Cwd: cwd, UID: u.UID, GID: u.GID, AdditionalGids: u.Groups}})
 		if err != nil {
@@ -117,7 +129,7 @@ func (s *stage) runRun(ctx context.Context, c *instructions.RunCommand, step *pr
 			return &exitError{code: code}
 		}
 		return nil
-	})
+	}, &used)
 	if err != nil {
 		return s.runError(c, args, err, tail)
 	}

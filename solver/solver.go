@@ -32,7 +32,9 @@ type build struct {
 	files  *contextFiles    // the build context (nil without one)
 	images *source.Resolver // base images and COPY --from images
 	runner *runner          // RUN's executor and per-RUN temp files
-	tmp    string           // the build's temp space
+	// triggers are reads of stages by base images' ONBUILD triggers
+	triggers *autoTriggers
+	tmp      string // the build's temp space
 	// label prefixes the stage names shown of one platform of a
 	// multi-platform build ("linux/arm64 "); only the first platform
 	// reports what concerns them all (lint warnings, skipped stages)
@@ -179,12 +181,13 @@ func newBuild(ctx context.Context, st *store.Store, o *options, p *plan.Plan) (*
 	idx := cache.Open(filepath.Join(st.Root(), "cache.db"))
 	b.sched = newScheduler(p, make(chan struct{}, o.jobs))
 	b.runner = newRunner(b.tmp, o.runtime, o.executor)
+	b.triggers = newAutoTriggers()
 	sopts := append([]source.Option{source.WithProgress(o.sink), source.WithNamedContexts(o.contexts)}, o.sources...)
 	if o.pull {
 		sopts = append(sopts, source.WithPull())
 	}
 	b.images = source.New(st, sn, sopts...)
-	b.layers = newLayerStore(st, sn, idx, remotes, b.images, o.sink)
+	b.layers = newLayerStore(st, sn, idx, remotes, b.images, o.sink, b.tmp)
 	if o.contextDir != "" {
 		if b.files, err = openContext(o.contextDir, o.dockerfile, idx); err != nil {
 			os.RemoveAll(b.tmp)

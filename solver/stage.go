@@ -2,6 +2,7 @@ package solver
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -39,10 +40,29 @@ type stage struct {
 	cached bool // the current step came from the cache
 	n, of  int  // step counter, for progress
 	stats  *StageStats
+	auto   autoState // automatic toolchain caches (autocache.go)
 }
 
+// runStage runs a stage; when an instruction writes into (or names) a
+// path an automatic cache was mounted at, the stage runs again from its
+// start without that path (rule 3 of autocache.go).
 func (b *build) runStage(ctx context.Context, ps *plan.Stage) (*image.Image, error) {
+	var excluded []string
+	for {
+		img, err := b.runStageOnce(ctx, ps, excluded)
+		var re *autoRestart
+		if !errors.As(err, &re) {
+			return img, err
+		}
+		excluded = append(excluded, re.paths...)
+		progress.Notef(b.sink, "auto cache: %s in stage %s%s, after a RUN used %s as a cache: running the stage again without it",
+			re.why, b.label, ps.Ref(), strings.Join(re.paths, ", "))
+	}
+}
+
+func (b *build) runStageOnce(ctx context.Context, ps *plan.Stage, excluded []string) (*image.Image, error) {
 	r := b.sched.result(ps)
+	r.stats = StageStats{}
 	s := &stage{build: b, ps: ps, file: b.plan.File.Name, lex: dockerfile.NewLex(b.plan.File.EscapeToken), stats: &r.stats}
 	if t, ok := b.plan.Epoch(); ok {
 		s.epoch = &t
@@ -60,6 +80,7 @@ func (b *build) runStage(ctx context.Context, ps *plan.Stage) (*image.Image, err
 	if err != nil {
 		return nil, err
 	}
+	s.autoInit(cmds, excluded)
 	s.of = len(cmds) + 1
 	for _, c := range cmds {
 		if err := ctx.Err(); err != nil {
@@ -168,6 +189,9 @@ func (s *stage) dispatch(ctx context.Context, c instructions.Command) error {
 			return s.errorf(c.Location(), "%s: %w", strings.ToUpper(c.Name()), err)
 		}
 	}
+	if err := s.autoWrites(c); err != nil {
+		return err
+	}
 	if cc, ok := c.(*instructions.CopyCommand); ok && cc.From != "" {
 		// wait for the source stage first, so the step's time is its own
 		if dep := s.plan.StageByRef(cc.From); dep != nil {
@@ -219,9 +243,15 @@ func (s *stage) run(ctx context.Context, c instructions.Command, step *progress.
 // running fn on a fresh snapshot over the stage's layers. It records in
 // s.cached whether the cache answered.
 func (s *stage) layerStep(ctx context.Context, key string, fn func(root string) error) error {
+	return s.layerStepMounts(ctx, key, fn, nil)
+}
+
+// layerStepMounts is layerStep for a step that may use automatic caches:
+// fn sets *mounts to those it used (see layerStore.make).
+func (s *stage) layerStepMounts(ctx context.Context, key string, fn func(root string) error, mounts *map[string]string) error {
 	s.cached = false
 	if !s.noCache() {
-		if l, ok := s.layers.lookup(key); ok {
+		if l, ok := s.layers.lookup(ctx, key); ok {
 			s.img.Layers = append(s.img.Layers, l)
 			s.key, s.cached = key, true
 			return nil
@@ -237,7 +267,7 @@ func (s *stage) layerStep(ctx context.Context, key string, fn func(root string) 
 	ran := false
 	v, err, _ := s.layers.steps.Do(key, func() (any, error) {
 		ran = true
-		return s.layers.make(ctx, key, lowers, fn)
+		return s.layers.make(ctx, key, lowers, fn, mounts)
 	})
 	if err != nil {
 		return err

@@ -54,6 +54,7 @@ type buildFlags struct {
 	attest      []string
 	reproduce   bool
 	noLeaks     bool
+	noAutoCache bool
 	noProcSB    bool
 }
 
@@ -100,6 +101,7 @@ func newBuildCmd(g *globals) *cobra.Command {
 	fl.BoolVar(&f.check, "check", false, "run the Dockerfile checks (BuildKit's lint rules) and build nothing; shorthand for --call=check")
 	fl.StringVar(&f.call, "call", "build", "what to do: build, or check[,ignorestatus=true]")
 	fl.StringArrayVar(&f.ssh, "ssh", nil, "ssh agent or keys for RUN --mount=type=ssh: default|ID[=SOCKET|KEY[,KEY]]")
+	fl.BoolVar(&f.noAutoCache, "no-auto-cache", false, "do not give builder stages that run Go persistent build and module caches (the image is the same either way)")
 	fl.BoolVar(&f.noProcSB, "no-process-sandbox", os.Getenv("KILN_NO_PROCESS_SANDBOX") == "1",
 		"run RUN steps without a pid namespace of their own, with kiln's /proc (for pods whose masked /proc forbids mounting one; $KILN_NO_PROCESS_SANDBOX=1)")
 	fl.BoolVar(&f.noLeaks, "no-leak-check", false, "do not check the image for toolchains, caches, VCS dirs and secrets that crossed a stage boundary")
@@ -312,6 +314,9 @@ func (f *buildFlags) solverOptions(g *globals, contextDir string) ([]solver.Opti
 	}
 	if f.noLeaks {
 		opts = append(opts, solver.WithoutLeakCheck())
+	}
+	if f.noAutoCache {
+		opts = append(opts, solver.WithoutAutoCache())
 	}
 	if f.noProcSB {
 		opts = append(opts, solver.WithNoProcessSandbox())

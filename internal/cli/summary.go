@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -48,6 +49,9 @@ func writeSummary(w io.Writer, s solver.Summary) {
 	}
 	fmt.Fprintf(tw, "%d new layers on %d base layers\t%s\t\n", len(s.Layers), s.Base, progress.Size(total))
 	tw.Flush()
+	for _, a := range s.AutoCaches {
+		fmt.Fprintf(w, "auto cache: %s: %s (--no-auto-cache turns it off)\n", a.Stage, strings.Join(a.Paths, ", "))
+	}
 }
 
 // writeWarnings prints the Dockerfile checks' warnings after a build, as
