@@ -47,8 +47,10 @@ func Apply(ctx context.Context, dir string, r io.Reader, opts ...ApplyOption) (i
 		root:     rt,
 		opts:     o,
 		unpacked: map[string]struct{}{},
+		dirs:     dirCache{root: rt},
 	}
 	rt.inRoot = a.opts.symlinksInRoot
+	defer a.dirs.forget()
 	tr := tar.NewReader(r)
 	for entries := int64(1); ; entries++ {
 		if err := ctx.Err(); err != nil {
@@ -91,7 +93,8 @@ type applier struct {
 	opts     applyOptions
 	written  int64
 	unpacked map[string]struct{} // paths written by this tar, with their ancestors
-	dirs     []dirTime
+	dirs     dirCache            // the last entry's directory, open
+	dirTimes []dirTime
 }
 
 type dirTime struct {
@@ -121,11 +124,10 @@ func (a *applier) entry(hdr *tar.Header, tr io.Reader) error {
 	if hdr.Typeflag == tar.TypeXGlobalHeader {
 		return nil
 	}
-	parent, err := a.root.openDir(dirRel, true, a.markUnpacked)
+	parent, err := a.dirs.open(dirRel, true, a.markUnpacked)
 	if err != nil {
 		return err
 	}
-	defer unix.Close(parent)
 	if err := a.create(parent, rel, hdr, tr); err != nil {
 		return err
 	}
@@ -145,9 +147,9 @@ func (a *applier) markUnpacked(rel string) {
 }
 
 func (a *applier) setDirTimes() error {
-	for i := len(a.dirs) - 1; i >= 0; i-- {
-		d := a.dirs[i]
-		parent, err := a.root.openDir(path.Dir(d.rel), false, nil)
+	for i := len(a.dirTimes) - 1; i >= 0; i-- {
+		d := a.dirTimes[i]
+		parent, err := a.dirs.open(path.Dir(d.rel), false, nil)
 		if err != nil {
 			if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ENOTDIR) {
 				continue // removed again by a later entry
@@ -155,7 +157,6 @@ func (a *applier) setDirTimes() error {
 			return err
 		}
 		err = setTimes(parent, path.Base(d.rel), d.atime, d.mtime, true)
-		unix.Close(parent)
 		if err != nil && !errors.Is(err, unix.ENOENT) {
 			return fmt.Errorf("setting times of %s: %w", d.rel, err)
 		}

@@ -97,6 +97,23 @@ func breakoutCases() []breakoutCase {
 			must(t, os.Symlink(filepath.Join(o, "etc/passwd"), filepath.Join(root, "passwd")))
 		}, layer: func(string) []entry { return []entry{file("passwd")} },
 			check: func(t *testing.T, root string) { mustContent(t, filepath.Join(root, "passwd"), "pwned") }},
+		{name: "CachedDirReplacedBySymlink", layer: func(o string) []entry {
+			return []entry{{name: "a/", typ: tar.TypeDir}, file("a/x"), sym("a", filepath.Join(o, "etc")), file("a/passwd")}
+		}, wantErr: true},
+		{name: "CachedNestedDirReplacedBySymlink", layer: func(o string) []entry {
+			return []entry{{name: "a/b/", typ: tar.TypeDir}, file("a/b/x"), sym("a/b", filepath.Join(o, "etc")), file("a/b/passwd")}
+		}, wantErr: true},
+		{name: "CachedDirWhitedOutThenSymlink", layer: func(o string) []entry {
+			return []entry{{name: "a/b/", typ: tar.TypeDir}, file("a/b/x"), file("a/.wh.b"), sym("a/b", filepath.Join(o, "etc")), file("a/b/passwd")}
+		}, wantErr: true},
+		{name: "CachedDirWhitedOutThenMadeAgain", layer: func(string) []entry {
+			return []entry{{name: "a/b/", typ: tar.TypeDir}, file("a/b/x"), file("a/.wh.b"), file("a/b/y")}
+		}, check: func(t *testing.T, root string) {
+			mustContent(t, filepath.Join(root, "a/b/y"), "pwned")
+			if _, err := os.Lstat(filepath.Join(root, "a/b/x")); err == nil {
+				t.Error("a/b/x survived its directory's whiteout")
+			}
+		}},
 		{name: "ExistingSymlinkParent", pre: func(t *testing.T, root, o string) {
 			must(t, os.Symlink(filepath.Join(o, "etc"), filepath.Join(root, "localetc")))
 		}, layer: func(string) []entry { return []entry{file("localetc/passwd")} }, wantErr: true},

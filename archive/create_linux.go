@@ -12,29 +12,51 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// create writes the entry hdr as base in the directory parent, replacing
-// whatever is there (except a directory with a directory), then applies
-// its owner, mode, xattrs and times.
+// create writes the entry hdr as base in the directory parent (the top of
+// a.dirs), replacing whatever is there (except a directory with a
+// directory), then applies its owner, mode, xattrs and times. The entry is
+// made first and only when that fails with EEXIST is the old one looked
+// at: most entries of a layer are new.
 func (a *applier) create(parent int, rel string, hdr *tar.Header, tr io.Reader) error {
 	base := path.Base(rel)
-	st, exists, err := lstatAt(parent, base)
+	err := a.make(parent, base, hdr, tr)
+	if errors.Is(err, unix.EEXIST) {
+		st, exists, lerr := lstatAt(parent, base)
+		if lerr != nil {
+			return lerr
+		}
+		if exists && st.Mode&unix.S_IFMT == unix.S_IFDIR && hdr.Typeflag == tar.TypeDir {
+			err = nil // a directory over a directory: its metadata only
+		} else {
+			// base is a child of the cached directories' deepest one, so
+			// removing it leaves every cached descriptor valid
+			if err := removeAt(parent, base); err != nil {
+				return err
+			}
+			err = a.make(parent, base, hdr, tr)
+		}
+	}
 	if err != nil {
 		return err
 	}
-	isDir := exists && st.Mode&unix.S_IFMT == unix.S_IFDIR
-	if exists && !(isDir && hdr.Typeflag == tar.TypeDir) {
-		if err := removeAt(parent, base); err != nil {
-			return err
-		}
+	if o := a.opts.owner; o != nil {
+		h := *hdr
+		h.Uid, h.Gid = o[0], o[1]
+		hdr = &h
 	}
+	return a.setMetadata(parent, rel, hdr)
+}
+
+// make creates the entry hdr as base in parent; it fails with EEXIST when
+// something is there.
+func (a *applier) make(parent int, base string, hdr *tar.Header, tr io.Reader) error {
+	var err error
 	perm := uint32(hdr.Mode & 0o7777)
 	switch hdr.Typeflag {
 	case tar.TypeReg, tar.TypeRegA:
 		err = a.writeFile(parent, base, tr)
 	case tar.TypeDir:
-		if !isDir {
-			err = unix.Mkdirat(parent, base, 0o700)
-		}
+		err = unix.Mkdirat(parent, base, 0o700)
 	case tar.TypeSymlink:
 		err = unix.Symlinkat(hdr.Linkname, parent, base)
 	case tar.TypeLink:
@@ -48,15 +70,7 @@ func (a *applier) create(parent int, rel string, hdr *tar.Header, tr io.Reader) 
 	default:
 		return fmt.Errorf("%w: %q", ErrUnsupportedType, hdr.Typeflag)
 	}
-	if err != nil {
-		return err
-	}
-	if o := a.opts.owner; o != nil {
-		h := *hdr
-		h.Uid, h.Gid = o[0], o[1]
-		hdr = &h
-	}
-	return a.setMetadata(parent, rel, hdr)
+	return err
 }
 
 // ctxFile is a file whose writes fail once ctx is done. It keeps Seek so
@@ -121,11 +135,10 @@ func (a *applier) link(parent int, base, target string) error {
 // as a symlink.
 func (a *applier) setMetadata(parent int, rel string, hdr *tar.Header) error {
 	base := path.Base(rel)
-	st, _, err := lstatAt(parent, base)
+	typ, err := entryType(parent, base, hdr)
 	if err != nil {
 		return err
 	}
-	typ := st.Mode & unix.S_IFMT
 	if !a.opts.noSameOwner {
 		if err := unix.Fchownat(parent, base, hdr.Uid, hdr.Gid, unix.AT_SYMLINK_NOFOLLOW); errors.Is(err, unix.EINVAL) {
 			return fmt.Errorf("owner %d:%d is not mapped in kiln's user namespace (rootless kiln maps the ids of /etc/subuid and /etc/subgid): %w", hdr.Uid, hdr.Gid, err)
@@ -143,10 +156,31 @@ func (a *applier) setMetadata(parent int, rel string, hdr *tar.Header) error {
 		return fmt.Errorf("chmod: %w", err)
 	}
 	if typ == unix.S_IFDIR {
-		a.dirs = append(a.dirs, dirTime{rel: rel, atime: accessTime(hdr), mtime: hdr.ModTime})
+		a.dirTimes = append(a.dirTimes, dirTime{rel: rel, atime: accessTime(hdr), mtime: hdr.ModTime})
 		return nil
 	}
 	return setTimes(parent, base, accessTime(hdr), hdr.ModTime, false)
+}
+
+// entryType is the file type (S_IFMT bits) create made for hdr: known from
+// the header, except for a hard link, which is whatever it links to.
+func entryType(parent int, base string, hdr *tar.Header) (uint32, error) {
+	switch hdr.Typeflag {
+	case tar.TypeReg, tar.TypeRegA:
+		return unix.S_IFREG, nil
+	case tar.TypeDir:
+		return unix.S_IFDIR, nil
+	case tar.TypeSymlink:
+		return unix.S_IFLNK, nil
+	case tar.TypeChar:
+		return unix.S_IFCHR, nil
+	case tar.TypeBlock:
+		return unix.S_IFBLK, nil
+	case tar.TypeFifo:
+		return unix.S_IFIFO, nil
+	}
+	st, _, err := lstatAt(parent, base)
+	return st.Mode & unix.S_IFMT, err
 }
 
 // ReadFrom copies through Write so the context is checked for every chunk.

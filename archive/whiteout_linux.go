@@ -13,6 +13,8 @@ import (
 // whiteout handles an entry whose base name starts with ".wh.": an opaque
 // marker, a whiteout of a sibling, or (skipped) other AUFS metadata.
 func (a *applier) whiteout(hdr *tar.Header, dirRel, base string) error {
+	// a whiteout removes what may be a cached directory (or one above it)
+	a.dirs.forget()
 	if base == whiteoutOpaque {
 		if a.opts.overlayWhiteouts {
 			return a.overlayOpaque(dirRel)

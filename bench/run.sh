@@ -6,7 +6,7 @@
 #
 # Environment: RUNS (default 5, runs per scenario and tool), NOOP_RUNS (default 10),
 #   ONLY="cold noop ..." (subset of scenarios: cold noop edit plat2 par3 sleep2 debian1 copy10k large
-#   cachert editcache runoverhead), TOOLS="kiln docker buildkitd buildah",
+#   cachert cachertfresh editcache pull pullgo extract runoverhead), TOOLS="kiln docker buildkitd buildah",
 #   BENCH_DIR (scratch dir, default /tmp/kiln-bench), KILN_CONFORMANCE_STATE (the reference
 #   services' state, default /var/cache/kiln-conformance), SKIP_SETUP=1 (do not call
 #   conformance/setup.sh), SKIP_RUN_OVERHEAD=1, OUT (results dir).
@@ -65,12 +65,29 @@ cold() { # TOOL BASE
   sync
 }
 
+# "Pull" (issue 13): nothing at all, not even the base image, so the timed build pulls it.
+empty() { # TOOL
+  case $1 in
+    kiln) rm -rf "$KSTORE" ;;
+    docker)
+      $DOCKER builder prune -af >/dev/null
+      $DOCKER images --format '{{.Repository}}:{{.Tag}}' | grep -E "^(bench/|$REG/)" | sort -u |
+        xargs -r $DOCKER rmi -f >/dev/null 2>&1 || true ;;
+    buildkitd) $BUILDCTL prune --all >/dev/null ;;
+    buildah) buildah rm -a >/dev/null 2>&1 || true; buildah rmi -af >/dev/null 2>&1 || true ;;
+  esac
+  sync
+}
+
 # The build command of TOOL on CTX (one process, run by hyperfine without a shell).
-# kiln runs under /usr/bin/time -v for its peak RSS (appended to $W/rss/$SCEN.txt).
+# kiln runs under /usr/bin/time -v for the peak RSS of its process tree (appended to
+# $W/rss/$SCEN.txt; with a RUN step that is often the RUN's process) and with KILN_RUSAGE,
+# which makes kiln append its own peak RSS and CPU time, without its containers', to
+# $W/rss/$SCEN.kiln.
 build_cmd() { # TOOL CTX TAG [EXTRA...]
   local tool=$1 ctx=$2 tag=$3; shift 3
   case $tool in
-    kiln)      echo "/usr/bin/time -v -a -o $W/rss/$SCEN.txt $W/kiln --root $KSTORE build -t bench/$tag $* $ctx" ;;
+    kiln)      echo "/usr/bin/time -v -a -o $W/rss/$SCEN.txt env KILN_RUSAGE=$W/rss/$SCEN.kiln $W/kiln --root $KSTORE build -t bench/$tag $* $ctx" ;;
     docker)    echo "$DOCKER build -t bench/$tag $* $ctx" ;;
     buildkitd) echo "$BUILDCTL build --frontend dockerfile.v0 --local context=$ctx --local dockerfile=$ctx --output type=image,name=bench/$tag $*" ;;
     buildah)   echo "buildah build --layers -t bench/$tag $* $ctx" ;;
@@ -98,6 +115,7 @@ TOOLS=${TOOLS:-kiln docker buildkitd buildah}
 # internal entry points used by hyperfine's --prepare (no shell there)
 case "${1:-}" in
   __cold) cold "$2" "$3"; exit ;;
+  __empty) empty "$2"; exit ;;
   __edit) printf '// edit %s\n' "$(date +%s%N)" >> "$2/main.go"; exit ;;
   __coldedit) cold "$2" "$3"; printf '// edit %s\n' "$(date +%s%N)" >> "$4/main.go"; exit ;;
   __gocache) rm -rf "$W/host-gocache"; exit ;;
@@ -133,7 +151,8 @@ driver = "overlay"
 graphroot = "$W/containers/storage"
 runroot = "$W/containers/run"
 EOF
-cp "$A/containers/containers.conf" "$A/containers/registries.conf" "$W/containers/"
+has() { [[ " $TOOLS " == *" $1 "* ]]; }
+! has buildah || cp "$A/containers/containers.conf" "$A/containers/registries.conf" "$W/containers/"
 
 # ---------------------------------------------------------------------------------------
 log "setup: contexts"
@@ -178,8 +197,9 @@ mkdir -p "$C/par3"
 mkdir -p "$C/sleep2"
 printf 'FROM %s/busybox AS a\nRUN sleep 2 && echo a > /a\nFROM %s/busybox AS b\nRUN sleep 2 && echo b > /b\nFROM %s/busybox\nCOPY --from=a /a /a\nCOPY --from=b /b /b\n' \
   "$REG" "$REG" "$REG" > "$C/sleep2/Dockerfile"
-mkdir -p "$C/debian1"
+mkdir -p "$C/debian1" "$C/golang1"
 printf 'FROM %s/debian\nRUN echo bench >> /etc/issue\n' "$REG" > "$C/debian1/Dockerfile"
+printf 'FROM %s/golang\nRUN go version > /go-version\n' "$REG" > "$C/golang1/Dockerfile"
 mkdir -p "$C/copy10k"
 printf 'FROM %s/busybox\nCOPY files/ /files/\n' "$REG" > "$C/copy10k/Dockerfile"
 python3 - "$C/copy10k/files" <<'PY'
@@ -213,8 +233,8 @@ chmod +x "$W/docker-large.sh" "$W/buildah-large.sh"
 # ---------------------------------------------------------------------------------------
 log "setup: base images present for every tool"
 for b in $BASES; do
-  $DOCKER pull -q "$REG/$b:latest" >/dev/null
-  buildah pull -q "$REG/$b:latest" >/dev/null
+  ! has docker || $DOCKER pull -q "$REG/$b:latest" >/dev/null
+  ! has buildah || buildah pull -q "$REG/$b:latest" >/dev/null
   log "  kiln template store for $b (empty cache + the warm-up build)"
   "$W/kiln" --root "$W/tmpl/$b" build "$C/warm-$b" > "$W/logs/tmpl-$b.log" 2>&1
 done
@@ -236,7 +256,7 @@ if want noop; then log "scenario noop: seed example, nothing changed"
     cold "$t" golang
     cmd=$(SCEN=noop build_cmd "$t" "$C/hello-noop" hello)
     $cmd > "$W/logs/noop-first-$t.log" 2>&1   # the first (full) build, untimed
-    [ "$t" != kiln ] || rm -f "$W/rss/noop.txt"
+    [ "$t" != kiln ] || rm -f "$W/rss/noop.txt" "$W/rss/noop.kiln"
     SCEN=noop hf "noop.$t" "" "$NOOP_RUNS" 2 "$cmd"
   done; fi
 
@@ -309,6 +329,46 @@ if want cachert; then log "scenario cachert: registry cache round trip (seed exa
     $BUILDCTL build --progress plain --frontend dockerfile.v0 --local context="$C/hello" --local dockerfile="$C/hello" \
       --import-cache "type=registry,ref=$bkref" > "$W/logs/cachert-buildkitd-import.log" 2>&1
   fi
+fi
+
+# issue 13: pulls.  "pull"/"pullgo": nothing present, not even the base (each tool's empty()),
+# so the timed build pulls, unpacks and runs.  "cachertfresh": scenario 8 on an empty store:
+# every step comes from the registry cache and the base is not even present.
+run_empty() { # SCEN CTX TAG [EXTRA...]
+  local scen=$1 ctx=$2 tag=$3; shift 3; local t
+  for t in $TOOLS; do
+    SCEN=$scen hf "$scen.$t" "$self __empty $t" "$RUNS" 0 "$(SCEN=$scen build_cmd "$t" "$ctx" "$tag" "$@")"
+  done
+}
+if want pull; then log "scenario pull: FROM debian + RUN, nothing present (the base is pulled)"
+  run_empty pull "$C/debian1" pull; fi
+if want pullgo; then log "scenario pullgo: FROM golang + RUN go version, nothing present"
+  run_empty pullgo "$C/golang1" pullgo; fi
+if want cachertfresh; then log "scenario cachertfresh: empty store (no base) + registry --cache-from (seed example)"
+  ref=$REG/bench/cache; bkref=$REG/bench/bkcache
+  if [[ " $TOOLS " == *" kiln "* ]]; then
+    cold kiln golang
+    "$W/kiln" --root "$KSTORE" build --cache-to "type=registry,ref=$ref,mode=max" "$C/hello" > "$W/logs/cachertfresh-kiln-export.log" 2>&1
+    SCEN=cachertfresh hf "cachertfresh.kiln" "$self __empty kiln" "$RUNS" 0 \
+      "$(SCEN=cachertfresh build_cmd kiln "$C/hello" hello --cache-from "type=registry,ref=$ref")"
+    empty kiln   # one more, with its output kept: what was pulled?
+    "$W/kiln" --root "$KSTORE" build --cache-from "type=registry,ref=$ref" "$C/hello" > "$W/logs/cachertfresh-kiln-import.log" 2>&1
+    du -sm "$KSTORE" | cut -f1 > "$W/cachertfresh-kiln-store-mb"
+  fi
+  if [[ " $TOOLS " == *" buildkitd "* ]]; then
+    cold buildkitd golang
+    $BUILDCTL build --frontend dockerfile.v0 --local context="$C/hello" --local dockerfile="$C/hello" \
+      --export-cache "type=registry,ref=$bkref,mode=max" > "$W/logs/cachertfresh-buildkitd-export.log" 2>&1
+    hf "cachertfresh.buildkitd" "$self __empty buildkitd" "$RUNS" 0 \
+      "$(build_cmd buildkitd "$C/hello" hello --import-cache "type=registry,ref=$bkref")"
+  fi
+fi
+
+# issue 13: kiln's extraction against tar -xzf of the same blobs on the same disk (its own table)
+if want extract && [[ " $TOOLS " == *" kiln "* ]]; then log "extract.sh (issue 13)"
+  KILN=$W/kiln BENCH_DIR=$W/extract RUNS=$RUNS OUT=$W/extract.md bash "$here/extract.sh" > /dev/null 2> "$W/logs/extract.log" ||
+    { echo "extract.sh failed, see $W/logs/extract.log" > "$W/extract.md"; }
+  rm -rf "$W/extract/runs"
 fi
 
 # a fresh CI runner's edit rebuild: the registry cache (mode=max) of a build of the unedited

@@ -431,26 +431,31 @@ func exportCache(ctx context.Context, st *store.Store, res *solver.Result, sp ca
 			}
 		}
 	}
-	var recs []cache.Exported
+	// the steps' layers, each once: base image layers are no cache records
+	// (and their blobs are not fetched for it)
+	steps := &image.Image{}
 	seen := map[string]bool{}
 	for _, img := range imgs {
-		if err := res.FetchBlobs(ctx, img); err != nil {
-			return err
-		}
-		if err := EnsureBlobs(ctx, st, img.Layers, comp); err != nil {
-			return err
-		}
-		if err := res.RecordBlobs(img.Layers); err != nil {
-			return err
-		}
 		for _, l := range img.Layers {
-			if l.Key == "" || seen[l.Key] {
-				continue
+			if l.Key != "" && !seen[l.Key] {
+				seen[l.Key] = true
+				steps.Layers = append(steps.Layers, l)
 			}
-			seen[l.Key] = true
-			recs = append(recs, cache.Exported{Key: l.Key, DiffID: l.DiffID.String(), Blob: l.Blob, Created: l.Created,
-				Mounts: res.StepMounts(l.Key)})
 		}
+	}
+	if err := res.FetchBlobs(ctx, steps); err != nil {
+		return err
+	}
+	if err := EnsureBlobs(ctx, st, steps.Layers, comp); err != nil {
+		return err
+	}
+	if err := res.RecordBlobs(steps.Layers); err != nil {
+		return err
+	}
+	var recs []cache.Exported
+	for _, l := range steps.Layers {
+		recs = append(recs, cache.Exported{Key: l.Key, DiffID: l.DiffID.String(), Blob: l.Blob, Created: l.Created,
+			Mounts: res.StepMounts(l.Key)})
 	}
 	var mounts []cache.Mount
 	if sp.Max {

@@ -74,7 +74,7 @@ const (
 
 // Open returns a Snapshotter over st's snapshots.
 func Open(st *store.Store, kind Kind) (Snapshotter, error) {
-	c := &committed{dir: filepath.Join(st.Root(), "snapshots"), tempDir: st.TempDir}
+	c := &committed{dir: filepath.Join(st.Root(), "snapshots"), tempDir: st.TempDir, treeDir: st.TreeDir}
 	if err := os.MkdirAll(c.dir, 0o700); err != nil {
 		return nil, fmt.Errorf("snapshot: %w", err)
 	}
@@ -98,6 +98,7 @@ func Open(st *store.Store, kind Kind) (Snapshotter, error) {
 type committed struct {
 	dir     string
 	tempDir func(pattern string) (string, error)
+	treeDir func(pattern string) (string, error) // for a large tree (store.TreeDir)
 }
 
 func (c *committed) Path(id string) string { return filepath.Join(c.dir, id, "fs") }
@@ -169,7 +170,7 @@ func (c *committed) Extract(ctx context.Context, id string, layer io.Reader) err
 	if c.Exists(id) {
 		return nil
 	}
-	tmp, err := c.tempDir("extract-")
+	tmp, err := c.treeDir("extract-")
 	if err != nil {
 		return fmt.Errorf("snapshot: %w", err)
 	}

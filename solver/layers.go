@@ -3,6 +3,7 @@ package solver
 import (
 	"context"
 	"fmt"
+	"io"
 	"io/fs"
 	"path/filepath"
 	"sort"
@@ -17,30 +18,44 @@ import (
 	"github.com/kiln-build/kiln/snapshot"
 	"github.com/kiln-build/kiln/source"
 	"github.com/kiln-build/kiln/store"
+	"golang.org/x/sync/errgroup"
 	"golang.org/x/sync/singleflight"
 )
 
 // layerStore is the step cache: it answers a step's cache key with a layer
 // (a local snapshot, or a blob in a --cache-from cache, fetched and
 // extracted only when a later step needs its files) and records the layers
-// of steps that ran.
+// of steps that ran. It also makes the layers of base images local, the
+// same way: only when a step or an output needs them.
 type layerStore struct {
 	st      *store.Store
 	snaps   snapshot.Snapshotter
 	index   *cache.Index
 	remotes []*cache.Remote
+	base    baseLayers
 	sink    progress.Sink
 	pulls   singleflight.Group // remote-cache layers being fetched, by key
 	steps   singleflight.Group // steps being run, by key
 	auto    *autoDirs          // the automatic toolchain caches
 	tmp     string             // the build's temp space
-	mu      sync.Mutex
+	// mu guards remoteMounts and the Dir of layers being made local
+	mu sync.Mutex
 	// mounts of the steps a remote cache answered, for their local record
 	remoteMounts map[string]map[string]string
 }
 
-func newLayerStore(st *store.Store, sn snapshot.Snapshotter, idx *cache.Index, remotes []*cache.Remote, sink progress.Sink, tmp string) *layerStore {
-	return &layerStore{st: st, snaps: sn, index: idx, remotes: remotes, sink: sink, tmp: tmp,
+// baseLayers makes the layers of base images local (source.Resolver).
+type baseLayers interface {
+	// Unpack extracts the layer (and keeps its blob) and returns its dir.
+	Unpack(ctx context.Context, l image.Layer) (string, error)
+	// FetchBlob brings the layer's blob into the store.
+	FetchBlob(ctx context.Context, l image.Layer) error
+}
+
+var _ baseLayers = (*source.Resolver)(nil)
+
+func newLayerStore(st *store.Store, sn snapshot.Snapshotter, idx *cache.Index, remotes []*cache.Remote, base baseLayers, sink progress.Sink, tmp string) *layerStore {
+	return &layerStore{st: st, snaps: sn, index: idx, remotes: remotes, base: base, sink: sink, tmp: tmp,
 		auto: newAutoDirs(st, remotes, sink), remoteMounts: map[string]map[string]string{}}
 }
 
@@ -161,27 +176,64 @@ func (ls *layerStore) make(ctx context.Context, key string, lowers []string, fn 
 }
 
 // lowers returns img's layer dirs (top first), first fetching and
-// extracting any layer known only from a remote cache.
+// extracting every layer that is not local yet (of a base image, or known
+// only from a remote cache), all at once (source.UnpackJobs at a time).
 func (ls *layerStore) lowers(ctx context.Context, img *image.Image) ([]string, error) {
+	var todo []int
+	ls.mu.Lock()
 	for i := range img.Layers {
 		if img.Layers[i].Dir == "" {
-			if err := ls.materialize(ctx, &img.Layers[i]); err != nil {
-				return nil, err
-			}
+			todo = append(todo, i)
 		}
 	}
+	ls.mu.Unlock()
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(source.UnpackJobs)
+	for _, i := range todo {
+		ls.mu.Lock()
+		l := img.Layers[i]
+		ls.mu.Unlock()
+		g.Go(func() error {
+			dir, err := ls.materialize(gctx, l)
+			if err == nil {
+				ls.mu.Lock()
+				img.Layers[i].Dir = dir
+				ls.mu.Unlock()
+			}
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	ls.mu.Lock()
+	defer ls.mu.Unlock()
 	return img.Lowers(), nil
 }
 
-// materialize makes a remote-cache layer local: blob into the store, files
-// into the snapshot named by its key, and a local cache record.
-func (ls *layerStore) materialize(ctx context.Context, l *image.Layer) error {
-	_, err, _ := ls.pulls.Do(l.Key, func() (any, error) {
-		if err := ls.fetchBlob(ctx, l); err != nil {
-			return nil, err
+// materialize makes a layer local and returns its dir: a base image's
+// through the resolver; a remote-cache layer's blob into the store and
+// files into the snapshot named by its key (from one download), and a
+// local cache record.
+func (ls *layerStore) materialize(ctx context.Context, l image.Layer) (string, error) {
+	if l.Key == "" {
+		if ls.base == nil {
+			return "", fmt.Errorf("base layer %s: no source", l.Blob.Digest)
 		}
-		if err := source.ExtractBlob(ctx, ls.st, ls.snaps, l.Blob.Digest, l.Key); err != nil {
-			return nil, err
+		return ls.base.Unpack(ctx, l)
+	}
+	_, err, _ := ls.pulls.Do(l.Key, func() (any, error) {
+		if !ls.snaps.Exists(l.Key) {
+			open, err := ls.remoteOpener(l)
+			if err != nil {
+				return nil, err
+			}
+			if open != nil {
+				progress.Notef(ls.sink, "pulling cached layer %s", l.Blob.Digest.Hex[:12])
+			}
+			if err := source.UnpackBlob(ctx, ls.st, ls.snaps, l.Blob, l.Key, open); err != nil {
+				return nil, err
+			}
 		}
 		ls.mu.Lock()
 		mounts := ls.remoteMounts[l.Key]
@@ -191,27 +243,52 @@ func (ls *layerStore) materialize(ctx context.Context, l *image.Layer) error {
 			Bytes: contentSize(ls.snaps.Path(l.Key)), Mounts: mounts})
 	})
 	if err != nil {
-		return fmt.Errorf("cache layer %s: %w", l.Blob.Digest, err)
+		return "", fmt.Errorf("cache layer %s: %w", l.Blob.Digest, err)
 	}
-	l.Dir = ls.snaps.Path(l.Key)
-	return nil
+	return ls.snaps.Path(l.Key), nil
 }
 
-// fetchBlob copies a remote-cache layer's blob into the store.
-func (ls *layerStore) fetchBlob(ctx context.Context, l *image.Layer) error {
+// remoteOpener opens a remote-cache layer's blob (nil when the store has
+// it).
+func (ls *layerStore) remoteOpener(l image.Layer) (source.Opener, error) {
 	if ls.st.HasBlob(l.Blob.Digest) {
-		return nil
+		return nil, nil
 	}
 	for _, r := range ls.remotes {
-		rec, ok := r.Lookup(l.Key)
-		if !ok {
-			continue
+		if rec, ok := r.Lookup(l.Key); ok {
+			return func() (io.ReadCloser, error) { return r.Fetch(rec) }, nil
 		}
-		progress.Notef(ls.sink, "pulling cached layer %s", l.Blob.Digest.Hex[:12])
-		// resumes cut bodies, refetches corrupt ones, never stores a bad blob
-		return r.FetchTo(ctx, ls.st, rec)
 	}
-	return fmt.Errorf("no cache source has it")
+	return nil, fmt.Errorf("no cache source has it")
+}
+
+// fetchBlob copies a layer's blob into the store, unless it is there: a
+// base image's through the resolver, a remote-cache layer's from its
+// cache.
+func (ls *layerStore) fetchBlob(ctx context.Context, l image.Layer) error {
+	if l.Blob.Digest == (v1.Hash{}) || ls.st.HasBlob(l.Blob.Digest) {
+		return nil
+	}
+	if l.Key == "" {
+		if ls.base == nil {
+			return fmt.Errorf("base layer %s: no source", l.Blob.Digest)
+		}
+		return ls.base.FetchBlob(ctx, l)
+	}
+	_, err, _ := ls.pulls.Do("blob "+l.Key, func() (any, error) {
+		for _, r := range ls.remotes {
+			if rec, ok := r.Lookup(l.Key); ok {
+				progress.Notef(ls.sink, "pulling cached layer %s", l.Blob.Digest.Hex[:12])
+				// resumes cut bodies, refetches corrupt ones, never stores a bad blob
+				return nil, r.FetchTo(ctx, ls.st, rec)
+			}
+		}
+		return nil, fmt.Errorf("no cache source has it")
+	})
+	if err != nil {
+		return fmt.Errorf("cache layer %s: %w", l.Blob.Digest, err)
+	}
+	return nil
 }
 
 // record remembers the blobs of exported layers, so the next export of the

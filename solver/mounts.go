@@ -241,7 +241,7 @@ func (s *stage) lowersOf(ctx context.Context, from string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	return img.Lowers(), nil
+	return s.layers.lowers(ctx, img)
 }
 
 // cacheMount mounts a persistent cache dir kept in the store under

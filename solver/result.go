@@ -12,12 +12,13 @@ import (
 	"github.com/kiln-build/kiln/snapshot"
 	"github.com/kiln-build/kiln/source"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
+	"golang.org/x/sync/errgroup"
 )
 
 // Result is a finished build: the target image (config and layer stack)
-// and what each stage cost. Layers a remote cache answered are known by
-// their blob only until Lowers or FetchBlobs needs them. Close frees the
-// build's temp space.
+// and what each stage cost. Layers a remote cache answered, and the layers
+// of base images no step needed, are known by their blob only until Lowers
+// or FetchBlobs needs them. Close frees the build's temp space.
 type Result struct {
 	Plan   *plan.Plan
 	Image  *image.Image
@@ -68,22 +69,21 @@ func (r *Result) Close() error {
 func (r *Result) Snapshots() snapshot.Snapshotter { return r.layers.snaps }
 
 // Lowers returns img's layer dirs (top first), fetching and extracting
-// layers known only from a remote cache.
+// the layers that are not local yet.
 func (r *Result) Lowers(ctx context.Context, img *image.Image) ([]string, error) {
 	return r.layers.lowers(ctx, img)
 }
 
-// FetchBlobs brings into the store the blobs of img's layers that are
-// known only from a remote cache (their files are not extracted).
+// FetchBlobs brings into the store the blobs of img's layers that it does
+// not have yet (of a base image, or known only from a remote cache), all
+// at once; their files are not extracted.
 func (r *Result) FetchBlobs(ctx context.Context, img *image.Image) error {
-	for i := range img.Layers {
-		if l := &img.Layers[i]; l.Dir == "" {
-			if err := r.layers.fetchBlob(ctx, l); err != nil {
-				return err
-			}
-		}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(source.UnpackJobs)
+	for _, l := range img.Layers {
+		g.Go(func() error { return r.layers.fetchBlob(gctx, l) })
 	}
-	return nil
+	return g.Wait()
 }
 
 // RecordBlobs remembers the exported blobs of layers in the cache, so the

@@ -179,7 +179,6 @@ func newBuild(ctx context.Context, st *store.Store, o *options, p *plan.Plan) (*
 		return nil, err
 	}
 	idx := cache.Open(filepath.Join(st.Root(), "cache.db"))
-	b.layers = newLayerStore(st, sn, idx, remotes, o.sink, b.tmp)
 	b.sched = newScheduler(p, make(chan struct{}, o.jobs))
 	b.runner = newRunner(b.tmp, o.runtime, o.executor)
 	b.triggers = newAutoTriggers()
@@ -188,6 +187,7 @@ func newBuild(ctx context.Context, st *store.Store, o *options, p *plan.Plan) (*
 		sopts = append(sopts, source.WithPull())
 	}
 	b.images = source.New(st, sn, sopts...)
+	b.layers = newLayerStore(st, sn, idx, remotes, b.images, o.sink, b.tmp)
 	if o.contextDir != "" {
 		if b.files, err = openContext(o.contextDir, o.dockerfile, idx); err != nil {
 			os.RemoveAll(b.tmp)

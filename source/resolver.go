@@ -24,7 +24,11 @@ import (
 	"golang.org/x/sync/singleflight"
 )
 
-// Resolver finds images and makes their layers available as snapshots.
+// Resolver finds images and makes their layers available as snapshots,
+// lazily: Resolve reads an image's manifest and config only, and a layer
+// is fetched and extracted (Unpack) or only fetched (FetchBlob) when a
+// step or an output needs it. A build whose every step is cached pulls no
+// layer of its base image.
 type Resolver struct {
 	st       *store.Store
 	snaps    snapshot.Snapshotter
@@ -33,6 +37,8 @@ type Resolver struct {
 	flight   singleflight.Group
 	mu       sync.Mutex
 	cache    map[string]*image.Image
+	sources  map[v1.Hash]blobSource // layer blobs of resolved images, by digest
+	pending  []pendingName          // pulled images named once their blobs are in the store
 	pull     bool
 	contexts map[string]string // named build contexts
 	registry []registry.Option // retry policy and transport of pulls
@@ -59,16 +65,19 @@ func WithKeychain(k authn.Keychain) Option { return func(r *Resolver) { r.keycha
 
 // New makes a Resolver over st, extracting layers into sn.
 func New(st *store.Store, sn snapshot.Snapshotter, opts ...Option) *Resolver {
-	r := &Resolver{st: st, snaps: sn, keychain: authn.DefaultKeychain, sink: progress.Discard, cache: map[string]*image.Image{}}
+	r := &Resolver{st: st, snaps: sn, keychain: authn.DefaultKeychain, sink: progress.Discard, cache: map[string]*image.Image{},
+		sources: map[v1.Hash]blobSource{}}
 	for _, o := range opts {
 		o(r)
 	}
 	return r
 }
 
-// Resolve returns the image ref names for platform plat, with every
-// layer extracted. An index (a multi-platform image) gives the manifest
-// for plat. Two concurrent calls for one ref and platform do the work once.
+// Resolve returns the image ref names for platform plat: its config and
+// its layers, none fetched or extracted yet (see Unpack and FetchBlob)
+// unless the store has them. An index (a multi-platform image) gives the
+// manifest for plat. Two concurrent calls for one ref and platform do the
+// work once.
 func (r *Resolver) Resolve(ctx context.Context, ref string, plat ocispecs.Platform) (*image.Image, error) {
 	key := ref + "|" + dockerfile.FormatPlatform(plat)
 	r.mu.Lock()
@@ -113,7 +122,7 @@ func (r *Resolver) resolve(ctx context.Context, ref string, plat ocispecs.Platfo
 			return nil, fmt.Errorf("reading %s from the store: %w", ref, err)
 		}
 		if img != nil {
-			return r.load(ctx, img, ref)
+			return r.load(ctx, img, ref, blobSource{img: img, ref: ref})
 		}
 	}
 	return r.pullImage(ctx, ref, full, plat)
@@ -135,10 +144,10 @@ func (r *Resolver) fromStore(full string, plat ocispecs.Platform) (v1.Image, err
 		if err != nil || !ok || !r.st.HasBlob(d) {
 			return nil, err // (nil, nil: that platform's manifest was never pulled)
 		}
-		return r.st.Image(d)
+		return r.complete(r.st.Image(d))
 	}
-	img, err := r.st.Image(desc.Digest)
-	if err != nil {
+	img, err := r.complete(r.st.Image(desc.Digest))
+	if err != nil || img == nil {
 		return nil, err
 	}
 	cf, err := img.ConfigFile()
@@ -147,6 +156,26 @@ func (r *Resolver) fromStore(full string, plat ocispecs.Platform) (v1.Image, err
 	}
 	if cf.Architecture != "" && !dockerfile.SamePlatform(imagePlatform(cf), plat) {
 		return nil, nil // the store has it for another platform
+	}
+	return img, nil
+}
+
+// complete passes on a stored image whose layer blobs are all in the
+// store, and nil for one whose layers were never all pulled (a lazily
+// resolved base that shares a name with an index, say): the registry is
+// asked instead.
+func (r *Resolver) complete(img v1.Image, err error) (v1.Image, error) {
+	if err != nil {
+		return nil, err
+	}
+	m, err := img.Manifest()
+	if err != nil {
+		return nil, err
+	}
+	for _, l := range m.Layers {
+		if !r.st.HasBlob(l.Digest) {
+			return nil, nil
+		}
 	}
 	return img, nil
 }
@@ -192,13 +221,14 @@ func (r *Resolver) pullImage(ctx context.Context, ref, full string, plat ocispec
 				dockerfile.FormatPlatform(plat))
 		}
 	}
-	out, err := r.load(ctx, img, ref)
+	repo := nref.Context()
+	out, err := r.load(ctx, img, ref, blobSource{repo: &repo, ref: ref})
 	if err != nil {
 		return nil, err
 	}
 	// keep the pulled image under its name, as docker pull does: later
 	// builds find it in the store without asking the registry (--pull asks)
-	if err := r.keep(img, idx, full); err != nil {
+	if err := r.keep(img, idx, full, out.Layers); err != nil {
 		return nil, fmt.Errorf("storing %s: %w", ref, err)
 	}
 	return out, nil
@@ -206,8 +236,9 @@ func (r *Resolver) pullImage(ctx context.Context, ref, full string, plat ocispec
 
 // remoteImage gets nref's manifest, plat's from an index (returned too),
 // retrying server errors, resets and replies cut short (registry.Retry).
-// The image's config and layers are fetched into the store when first
-// read (registry.Image): retried, verified, refetched when corrupt.
+// The image's config is fetched into the store when first read
+// (registry.Image): retried, verified, refetched when corrupt. Its layers
+// are fetched by Unpack and FetchBlob, the same way.
 func (r *Resolver) remoteImage(ctx context.Context, nref name.Reference, plat ocispecs.Platform, ref string) (v1.Image, v1.ImageIndex, error) {
 	opts := registry.Remote(ctx, r.keychain, r.registry...)
 	var img v1.Image
@@ -241,10 +272,19 @@ func (r *Resolver) remoteImage(ctx context.Context, nref name.Reference, plat oc
 	return registry.Image(ctx, img, r.st, r.registry...), idx, nil
 }
 
-// keep stores a pulled image's config and manifest (its layers are in the
-// store already), and the index it came from, and names the index (or the
-// image).
-func (r *Resolver) keep(img v1.Image, idx v1.ImageIndex, full string) error {
+// pendingName is a pulled image to name once its layer blobs are in the
+// store.
+type pendingName struct {
+	full   string
+	desc   v1.Descriptor
+	layers []v1.Hash
+}
+
+// keep stores a pulled image's config and manifest, and the index it came
+// from, and names the index (or the image) — once every layer blob is in
+// the store: the store names only images it holds whole. Until then the
+// name waits (blobStored).
+func (r *Resolver) keep(img v1.Image, idx v1.ImageIndex, full string, layers []image.Layer) error {
 	desc, err := r.st.PutManifest(img)
 	if err != nil {
 		return err
@@ -264,7 +304,46 @@ func (r *Resolver) keep(img v1.Image, idx v1.ImageIndex, full string) error {
 		}
 		desc = v1.Descriptor{MediaType: mt, Digest: d, Size: int64(len(raw))}
 	}
-	return r.st.Tag(full, desc)
+	p := pendingName{full: full, desc: desc}
+	for _, l := range layers {
+		p.layers = append(p.layers, l.Blob.Digest)
+	}
+	r.mu.Lock()
+	r.pending = append(r.pending, p)
+	r.mu.Unlock()
+	return r.blobStored()
+}
+
+// blobStored names the pending images whose layer blobs are now all in the
+// store.
+func (r *Resolver) blobStored() error {
+	r.mu.Lock()
+	var ready []pendingName
+	left := r.pending[:0]
+	for _, p := range r.pending {
+		if r.haveAll(p.layers) {
+			ready = append(ready, p)
+		} else {
+			left = append(left, p)
+		}
+	}
+	r.pending = left
+	r.mu.Unlock()
+	for _, p := range ready {
+		if err := r.st.Tag(p.full, p.desc); err != nil {
+			return fmt.Errorf("naming %s: %w", p.full, err)
+		}
+	}
+	return nil
+}
+
+func (r *Resolver) haveAll(blobs []v1.Hash) bool {
+	for _, b := range blobs {
+		if !r.st.HasBlob(b) {
+			return false
+		}
+	}
+	return true
 }
 
 // imageFor picks plat's image of an index.
@@ -310,8 +389,9 @@ func Scratch(plat ocispecs.Platform) *image.Image {
 // DefaultPath is the PATH BuildKit gives images that have none.
 const DefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
-// load copies img's blobs into the store and extracts its layers.
-func (r *Resolver) load(ctx context.Context, img v1.Image, ref string) (*image.Image, error) {
+// load reads img's config and lists its layers (see layers): nothing is
+// fetched or extracted yet.
+func (r *Resolver) load(_ context.Context, img v1.Image, ref string, src blobSource) (*image.Image, error) {
 	raw, err := img.RawConfigFile()
 	if err != nil {
 		return nil, fmt.Errorf("%s: reading config: %w", ref, err)
@@ -326,7 +406,7 @@ func (r *Resolver) load(ctx context.Context, img v1.Image, ref string) (*image.I
 	if out.ID, err = img.ConfigName(); err != nil {
 		return nil, err
 	}
-	out.Layers, err = r.extractLayers(ctx, img, ref)
+	out.Layers, err = r.layers(img, ref, src)
 	if err != nil {
 		return nil, err
 	}

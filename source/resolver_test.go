@@ -21,6 +21,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/kiln-build/kiln/dockerfile"
+	"github.com/kiln-build/kiln/image"
 	"github.com/kiln-build/kiln/progress"
 	"github.com/kiln-build/kiln/snapshot"
 	"github.com/kiln-build/kiln/source"
@@ -96,7 +97,11 @@ func TestResolveOCILayoutPicksThePlatform(t *testing.T) {
 	if img.ID != wantID || img.Config.Architecture != hostA {
 		t.Errorf("picked %s (%s), want %s", img.ID, img.Config.Architecture, wantID)
 	}
-	if len(img.Layers) != 1 || !sn.Exists(snapshot.LayerID(img.Layers[0].DiffID)) {
+	if len(img.Layers) != 1 || img.Layers[0].Dir != "" || sn.Exists(snapshot.LayerID(img.Layers[0].DiffID)) {
+		t.Errorf("layer extracted before a step needs it: %+v", img.Layers)
+	}
+	unpackAll(t, r, img)
+	if !sn.Exists(snapshot.LayerID(img.Layers[0].DiffID)) {
 		t.Errorf("layer not extracted: %+v", img.Layers)
 	}
 	if _, err := r.Resolve(context.Background(), "missing", host); err == nil {
@@ -144,10 +149,14 @@ func TestResolveRegistryKeepsPulledImages(t *testing.T) {
 	if got.ID != wantID {
 		t.Errorf("ID %s, want %s", got.ID, wantID)
 	}
+	full, _ := store.Normalize(ref)
+	if _, err := st.Lookup(full); err == nil {
+		t.Error("an image whose layers were not pulled was named")
+	}
+	unpackAll(t, r, got)
 	if !strings.Contains(strings.Join(rec.Notes(), "\n"), "pulling "+ref+" layer") {
 		t.Errorf("notes %v", rec.Notes())
 	}
-	full, _ := store.Normalize(ref)
 	if _, err := st.Lookup(full); err != nil {
 		t.Errorf("pulled image not kept by name: %v", err)
 	}
@@ -204,6 +213,19 @@ func TestResolveErrors(t *testing.T) {
 	}
 }
 
+// unpackAll extracts every layer of img, as a build step needing its files
+// does.
+func unpackAll(t *testing.T, r *source.Resolver, img *image.Image) {
+	t.Helper()
+	for i, l := range img.Layers {
+		dir, err := r.Unpack(context.Background(), l)
+		if err != nil {
+			t.Fatal(err)
+		}
+		img.Layers[i].Dir = dir
+	}
+}
+
 func mustSnap(t *testing.T, st *store.Store) snapshot.Snapshotter {
 	sn, err := snapshot.Open(st, snapshot.Native)
 	if err != nil {
@@ -237,6 +259,7 @@ func TestResolveIndexPerPlatform(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		unpackAll(t, r, img)
 		if id, _ := c.want.ConfigName(); img.ID != id {
 			t.Errorf("%s: got %s, want %s", dockerfile.FormatPlatform(c.plat), img.ID, id)
 		}

@@ -38,13 +38,19 @@ func (s *Store) OpenBlob(d v1.Hash) (*os.File, error) {
 }
 
 // BlobWriter writes a blob through a temp file; Commit moves it into place
-// under its sha256 digest.
+// under its sha256 digest. Writeback of what is written starts as it
+// goes, so the fsync of Commit waits only for the last few megabytes.
 type BlobWriter struct {
-	s    *Store
-	f    *os.File
-	h    hash.Hash
-	size int64
+	s       *Store
+	f       *os.File
+	h       hash.Hash
+	size    int64
+	flushed int64 // bytes handed to writeback so far
 }
+
+// writebackChunk is how much a BlobWriter buffers before it starts the
+// writeback of it.
+const writebackChunk = 8 << 20
 
 // NewBlobWriter starts a new blob.
 func (s *Store) NewBlobWriter() (*BlobWriter, error) {
@@ -59,7 +65,16 @@ func (w *BlobWriter) Write(p []byte) (int, error) {
 	n, err := w.f.Write(p)
 	w.h.Write(p[:n])
 	w.size += int64(n)
+	if w.size-w.flushed >= writebackChunk {
+		startWriteback(w.f, w.flushed, w.size-w.flushed)
+		w.flushed = w.size
+	}
 	return n, err
+}
+
+// Digest is the digest of what was written so far, and its size.
+func (w *BlobWriter) Digest() (v1.Hash, int64) {
+	return v1.Hash{Algorithm: "sha256", Hex: hex.EncodeToString(w.h.Sum(nil))}, w.size
 }
 
 // Commit finishes the blob and returns its digest and size. If want is not

@@ -84,6 +84,7 @@ func (s *Store) lockedTempDir() (string, *os.File, error) {
 		os.RemoveAll(staging)
 		return "", nil, fmt.Errorf("store: locking temp dir: %w", err)
 	}
+	spreadDir(staging) // each TempDir in a block group of its own (see spreadDir)
 	tmp := filepath.Join(base, "p"+strconv.Itoa(os.Getpid())+strings.TrimPrefix(filepath.Base(staging), newPrefix))
 	if err := os.Rename(staging, tmp); err != nil {
 		f.Close()

@@ -64,6 +64,7 @@ func lookupImage(st *store.Store, ref string) (string, v1.Descriptor, error) {
 // Execute runs the kiln command line and returns the process exit code.
 func Execute(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	g := &globals{stdin: stdin, stdout: stdout, stderr: stderr}
+	defer startProfiles(stderr)()
 	root := &cobra.Command{
 		Use:           "kiln",
 		Short:         "kiln builds container images from Dockerfiles, without a daemon",
