@@ -24,6 +24,29 @@ type File struct {
 	// directives. Lint finds all the warnings a BuildKit build prints.
 	Warnings []Warning
 	Source   []byte
+	// nodes are the Dockerfile lines the stages' commands were parsed from
+	nodes map[instructions.Command]*parser.Node
+}
+
+// Fresh returns cmds parsed again from their Dockerfile lines (a command
+// Parse did not make is returned as is). Expanding a command rewrites it
+// in place, so a build that runs a stage more than once — once per
+// platform, or again without automatic caches — expands fresh copies.
+func (f *File) Fresh(cmds []instructions.Command) ([]instructions.Command, error) {
+	out := make([]instructions.Command, len(cmds))
+	for i, c := range cmds {
+		n, ok := f.nodes[c]
+		if !ok {
+			out[i] = c
+			continue
+		}
+		fc, err := instructions.ParseCommand(n)
+		if err != nil {
+			return nil, &Error{File: f.Name, Line: n.StartLine, Err: cleanErr(err)}
+		}
+		out[i] = fc
+	}
+	return out, nil
 }
 
 // Warning is a non-fatal finding, with its line.
@@ -111,6 +134,10 @@ func Parse(name string, r io.Reader) (*File, error) {
 			}
 			s := &f.Stages[len(f.Stages)-1]
 			s.AddCommand(c)
+			if f.nodes == nil {
+				f.nodes = map[instructions.Command]*parser.Node{}
+			}
+			f.nodes[c] = n
 		}
 	}
 	if len(f.Stages) == 0 {

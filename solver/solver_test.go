@@ -507,3 +507,28 @@ func TestWorkdirNamedUserOnEmptyStage(t *testing.T) {
 		}
 	}
 }
+
+// Each platform of a build expands its own copy of the Dockerfile's
+// commands (expansion rewrites a command in place), with its own TARGET*
+// values; and a word with an escaped $ is expanded once.
+func TestPlatformsExpandTheirOwnCommands(t *testing.T) {
+	e := newEnv(t, map[string]string{
+		"Dockerfile": "FROM scratch\nARG TARGETARCH\nCOPY $TARGETARCH.txt /arch.txt\nENV PRICE=\\$5\nCOPY arm64.txt /$PRICE\n",
+		"amd64.txt":  "amd64", "arm64.txt": "arm64",
+	})
+	for i := 0; i < 3; i++ {
+		res, _ := e.mustBuild(solver.WithPlatforms("linux/amd64,linux/arm64"), solver.WithNoCache())
+		if len(res.Platforms) != 2 {
+			t.Fatalf("%d platforms", len(res.Platforms))
+		}
+		for _, p := range res.Platforms {
+			arch := p.Image.Config.Architecture
+			if got := file(t, p, p.Image, "arch.txt"); got != arch {
+				t.Errorf("run %d, %s: /arch.txt = %q", i, arch, got)
+			}
+			if got := file(t, p, p.Image, "$5"); got != "arm64" {
+				t.Errorf("run %d, %s: /$5 = %q", i, arch, got)
+			}
+		}
+	}
+}

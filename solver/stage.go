@@ -76,7 +76,11 @@ func (b *build) runStageOnce(ctx context.Context, ps *plan.Stage, excluded []str
 		r.env, r.key = s.env, s.key
 		return s.img, nil
 	}
-	cmds, err := s.withTriggers(ps.Inst.Commands)
+	own, err := b.plan.File.Fresh(ps.Inst.Commands)
+	if err != nil {
+		return nil, err
+	}
+	cmds, err := s.withTriggers(own)
 	if err != nil {
 		return nil, err
 	}
