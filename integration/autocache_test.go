@@ -311,3 +311,88 @@ func TestAutoCacheConcurrentBuilds(t *testing.T) {
 		}
 	}
 }
+
+// toolsScript is a stand-in for a package manager (no npm, pip or cargo
+// image can be made offline here): it "downloads" a package into the
+// cache the real tool uses, unless the cache has it, says which, and
+// "installs" it into the working directory.
+const toolsScript = `#!/bin/sh
+tool=${0##*/}
+case $tool in
+npm) c=${npm_config_cache:-$HOME/.npm}/_cacache ;;
+pip) c=${PIP_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/pip}/http ;;
+cargo) c=${CARGO_HOME:-$HOME/.cargo}/registry/cache ;;
+esac
+if [ -f "$c/pkg" ]; then echo "$tool: cache hit"; else echo "$tool: cache miss"; mkdir -p "$c"; echo "$tool package" > "$c/pkg"; fi
+mkdir -p deps && cp "$c/pkg" "deps/$tool"
+`
+
+// TestAutoCacheDownloadCaches: a builder stage running npm, pip and cargo
+// gets their download caches: an edit rebuild finds what the first build
+// downloaded, a fresh store finds it in a mode=max local cache, and the
+// image is the one a --no-auto-cache build makes.
+func TestAutoCacheDownloadCaches(t *testing.T) {
+	needSetup(t)
+	rootfs := filepath.Join(t.TempDir(), "rootfs")
+	if err := makeBusybox(rootfs); err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(rootfs, "usr/local/bin")
+	os.MkdirAll(bin, 0o755)
+	for _, tool := range []string{"npm", "pip", "cargo"} {
+		if err := os.WriteFile(filepath.Join(bin, tool), []byte(toolsScript), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tools := filepath.Join(t.TempDir(), "tools.tar")
+	seed := t.TempDir()
+	if r := kilnIn(t, seed, nil, "import", rootfs, "tools:1"); r.code != 0 {
+		t.Fatal(r.stderr)
+	}
+	if r := kilnIn(t, seed, nil, "save", "-o", tools, "tools:1"); r.code != 0 {
+		t.Fatal(r.stderr)
+	}
+	store := func() string {
+		root := t.TempDir()
+		if r := kilnIn(t, root, nil, "load", "-i", tools); r.code != 0 {
+			t.Fatal(r.stderr)
+		}
+		return root
+	}
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(`FROM tools:1 AS builder
+WORKDIR /src
+COPY src.txt .
+RUN npm ci && pip install -r src.txt && cargo build --release && cat src.txt > /out
+FROM scratch
+COPY --from=builder /out /out
+COPY --from=builder /src/deps /deps
+`), 0o644)
+	os.WriteFile(filepath.Join(dir, "src.txt"), []byte("v1\n"), 0o644)
+	all := []string{"npm", "pip", "cargo"}
+	says := func(r result, what string) {
+		t.Helper()
+		for _, tool := range all {
+			if !strings.Contains(r.stderr, tool+": cache "+what) {
+				t.Errorf("%s: no %q in:\n%s", tool, "cache "+what, r.stderr)
+			}
+		}
+	}
+	cacheDir := filepath.Join(t.TempDir(), "cache")
+	a := store()
+	_, r := imageID(t, a, "--cache-to", "type=local,dest="+cacheDir+",mode=max", dir)
+	says(r, "miss")
+	if !strings.Contains(r.stderr, "auto cache: /root/.npm, /root/.cache/pip, /root/.cargo/registry, /root/.cargo/git (stage builder") {
+		t.Errorf("the build does not say it uses the caches:\n%s", r.stderr)
+	}
+	os.WriteFile(filepath.Join(dir, "src.txt"), []byte("v2\n"), 0o644)
+	edited, r := imageID(t, a, dir)
+	says(r, "hit")
+	fresh, r := imageID(t, store(), "--cache-from", "type=local,src="+cacheDir, dir)
+	says(r, "hit")
+	plain, r := imageID(t, store(), "--no-auto-cache", dir)
+	says(r, "miss")
+	if edited != plain || fresh != plain {
+		t.Errorf("image IDs: edit rebuild %s, fresh store + cache %s, --no-auto-cache %s: want one", edited, fresh, plain)
+	}
+}

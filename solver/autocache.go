@@ -21,23 +21,34 @@ import (
 // cache (GOCACHE) and module cache (GOMODCACHE) from persistent,
 // content-addressed directories in the store, as a Dockerfile would with
 // RUN --mount=type=cache — so an edit recompiles one package, not the
-// world. The rules, in the order kiln applies them:
+// world; and likewise the download caches of npm, pip and cargo. The
+// rules, in the order kiln applies them:
 //
 //  1. Never with --no-auto-cache (WithoutAutoCache), never for the target
 //     stage, never for a stage the build does not plan (one only an ONBUILD
 //     trigger names), never for a stage another stage of the build is FROM
 //     (it inherits every file), and never for a stage that runs as another
 //     user than root (its base image's user, or a USER instruction).
-//  2. A RUN runs Go when the stage's environment names a Go toolchain
-//     (GOLANG_VERSION, GOROOT, GOPATH, GOCACHE, GOMODCACHE, GOTOOLCHAIN, or a
-//     PATH entry ending in /go/bin) or its command runs `go build|install|
-//     mod|test|run|generate|get|vet|list|work|tool`. From the first such
-//     RUN on, the stage uses the cache paths Go would use in it — GOCACHE,
-//     else $XDG_CACHE_HOME/go-build, else $HOME/.cache/go-build; GOMODCACHE,
-//     else the first GOPATH entry's pkg/mod, else $HOME/go/pkg/mod (HOME as
-//     the stage's ENV sets it, else /root; Go's own env file, `go env -w`, is
-//     not read) — and every later RUN of the stage mounts them too, so no
-//     step sees less of them than the steps before it wrote.
+//  2. A RUN runs a toolchain when the stage's environment names it or its
+//     command line runs it (the toolchains table below):
+//     Go: GOLANG_VERSION, GOROOT, GOPATH, GOCACHE, GOMODCACHE, GOTOOLCHAIN,
+//     a PATH entry ending in /go/bin, or `go build|install|mod|test|run|
+//     generate|get|vet|list|work|tool`; npm: NODE_VERSION, npm_config_cache,
+//     or `npm ci|install|i|add|update|rebuild|exec|pack`, npx; pip:
+//     PYTHON_VERSION, PIP_CACHE_DIR, or `pip|pip3|python -m pip install|
+//     download|wheel`; cargo: CARGO_HOME, RUSTUP_HOME, RUST_VERSION, a PATH
+//     entry ending in /cargo/bin, or `cargo build|fetch|install|test|run|
+//     check|…`. From the first such RUN on, the stage uses the cache paths
+//     the toolchain would use in it — Go: GOCACHE, else
+//     $XDG_CACHE_HOME/go-build, else $HOME/.cache/go-build; GOMODCACHE,
+//     else the first GOPATH entry's pkg/mod, else $HOME/go/pkg/mod; npm:
+//     npm_config_cache, else $HOME/.npm; pip: PIP_CACHE_DIR, else
+//     $XDG_CACHE_HOME/pip, else $HOME/.cache/pip (none with
+//     PIP_NO_CACHE_DIR); cargo: $CARGO_HOME/registry and $CARGO_HOME/git
+//     (CARGO_HOME else $HOME/.cargo) — with HOME as the stage's ENV sets
+//     it, else /root (config files such as `go env -w`'s, .npmrc or
+//     pip.conf are not read) — and every later RUN of the stage mounts them
+//     too, so no step sees less of them than the steps before it wrote.
 //  3. A path is left out (the stage runs as without it) when a stage of the
 //     build reads it through COPY --from or RUN --mount from= (the path, a
 //     directory above it — "/" included — or one inside it; a source with a
@@ -60,14 +71,17 @@ import (
 // paths, or with --no-auto-cache, has other keys), and apart from the
 // paths and the directories above them a RUN's layer is what it would be
 // without the caches (the runtime removes the mount points it made).
-// Go's caches are safe to share: the build cache is content-addressed
-// (what is missing is compiled again), the module cache is verified
-// against go.sum and locked by the go command itself; so every build of
-// the store shares one directory per cache kind ("shared" mounts, as
-// BuildKit's default). A step that mounted the module cache is reused
-// from the cache only while that directory still holds what it wrote
-// (the directory's epoch; see autoDirs), so a later offline RUN never
-// misses a module an earlier cached step downloaded.
+// The caches are safe to share: Go's build cache is content-addressed
+// (what is missing is compiled again), its module cache is verified
+// against go.sum and locked by the go command itself; npm's cacache is
+// content-addressed with atomic writes; pip checks hashes and locks; cargo
+// verifies checksums of what it downloads — so every build of the store
+// shares one directory per cache kind ("shared" mounts, as BuildKit's
+// default, and as their docs show these caches mounted). A step that
+// mounted a kept cache (Go's modules, cargo's registry and git) is reused
+// from the cache only while that directory still holds what it wrote (the
+// directory's epoch; see autoDirs), so a later offline RUN never misses a
+// module an earlier cached step downloaded.
 
 // cacheKind is a cache a toolchain keeps that builds may share.
 type cacheKind struct {
@@ -85,20 +99,144 @@ type cacheKind struct {
 	words []string
 }
 
-var goCaches = []*cacheKind{
-	{name: "go-build", trim: true, path: goCachePath, words: []string{"GOCACHE", "go clean"}},
-	{name: "go-mod", keep: true, path: goModCachePath, words: []string{"GOMODCACHE", "go clean"}},
+// toolchain is a toolchain whose caches a builder stage may get.
+type toolchain struct {
+	name string
+	// env: variables whose presence in the stage's environment says the
+	// stage runs the toolchain (its official images set them)
+	env []string
+	// bins: PATH entries ending so say it too
+	bins []string
+	// cmd matches a command line that runs it
+	cmd    *regexp.Regexp
+	caches []*cacheKind
+}
+
+// cmdSep is what may come before a command's name on a command line.
+const cmdSep = `(^|[\s;&|(){}'"/=` + "`" + `])`
+
+// cmdOpts are a command's options before its subcommand.
+const cmdOpts = `(\s+--?[\w.-]+(=\S+)?)*`
+
+var toolchains = []*toolchain{
+	{
+		name: "Go",
+		env:  []string{"GOLANG_VERSION", "GOROOT", "GOPATH", "GOCACHE", "GOMODCACHE", "GOTOOLCHAIN"},
+		bins: []string{"/go/bin"},
+		cmd:  regexp.MustCompile(cmdSep + `go\s+(build|install|mod|test|run|generate|get|vet|list|work|tool)\b`),
+		caches: []*cacheKind{
+			{name: "go-build", trim: true, path: goCachePath, words: []string{"GOCACHE", "go clean"}},
+			{name: "go-mod", keep: true, path: goModCachePath, words: []string{"GOMODCACHE", "go clean"}},
+		},
+	},
+	{
+		// npm's cache is content-addressed (cacache) and safe to share
+		name: "npm",
+		env:  []string{"NODE_VERSION", "npm_config_cache", "NPM_CONFIG_CACHE"},
+		cmd:  regexp.MustCompile(cmdSep + `(npm` + cmdOpts + `\s+(ci|install|i|add|update|up|upgrade|rebuild|exec|x|pack)\b|npx\s)`),
+		caches: []*cacheKind{
+			{name: "npm", trim: true, path: npmCachePath, words: []string{"npm cache", "npm_config_cache", "NPM_CONFIG_CACHE"}},
+		},
+	},
+	{
+		// pip's cache holds HTTP responses and built wheels, checked against
+		// their hashes; pip locks it itself
+		name: "pip",
+		env:  []string{"PYTHON_VERSION", "PIP_CACHE_DIR"},
+		cmd:  regexp.MustCompile(cmdSep + `(pip[0-9.]*|python[0-9.]*\s+-m\s+pip)` + cmdOpts + `\s+(install|download|wheel)\b`),
+		caches: []*cacheKind{
+			{name: "pip", trim: true, path: pipCachePath, words: []string{"PIP_CACHE_DIR", "pip cache"}},
+		},
+	},
+	{
+		// cargo's registry (index and .crate downloads) and git checkouts;
+		// kept: `cargo fetch` then `cargo build --offline` is common
+		name: "cargo",
+		env:  []string{"CARGO_HOME", "RUSTUP_HOME", "RUST_VERSION"},
+		bins: []string{"/cargo/bin", "/.cargo/bin"},
+		cmd:  regexp.MustCompile(cmdSep + `cargo(\s+\+\S+)?` + cmdOpts + `\s+(build|b|fetch|install|test|t|run|r|check|c|update|generate-lockfile|vendor|doc|d|bench|clippy|fix|tree|metadata)\b`),
+		caches: []*cacheKind{
+			{name: "cargo-registry", keep: true, path: cargoPath("registry")},
+			{name: "cargo-git", keep: true, path: cargoPath("git")},
+		},
+	},
 }
 
 // kindOf is the kind of a cache id ("go-build/0").
 func kindOf(id string) *cacheKind {
 	name, _, _ := strings.Cut(id, "/")
-	for _, k := range goCaches {
-		if k.name == name {
-			return k
+	for _, tc := range toolchains {
+		for _, k := range tc.caches {
+			if k.name == name {
+				return k
+			}
 		}
 	}
 	return nil
+}
+
+// absEnv is an environment variable that holds an absolute path ("" when
+// it does not), and whether it is set.
+func absEnv(env []string, name string) (string, bool) {
+	v, ok := image.EnvGet(env, name)
+	if !ok || v == "" {
+		return "", ok && v != ""
+	}
+	if !path.IsAbs(v) {
+		return "", true
+	}
+	return path.Clean(v), true
+}
+
+// homeDir is HOME/rel, "" when HOME is not an absolute path.
+func homeDir(env []string, rel ...string) string {
+	h, _ := absEnv(env, "HOME")
+	if h == "" {
+		return ""
+	}
+	return path.Join(append([]string{h}, rel...)...)
+}
+
+// npmCachePath is npm's cache as npm finds it from the environment (a
+// `cache=` line in an .npmrc is not read).
+func npmCachePath(env []string) string {
+	for _, k := range []string{"npm_config_cache", "NPM_CONFIG_CACHE"} {
+		if v, set := absEnv(env, k); set {
+			return v
+		}
+	}
+	return homeDir(env, ".npm")
+}
+
+// pipCachePath is pip's cache as pip finds it from the environment (pip's
+// config files are not read); none with PIP_NO_CACHE_DIR.
+func pipCachePath(env []string) string {
+	if _, ok := image.EnvGet(env, "PIP_NO_CACHE_DIR"); ok {
+		return ""
+	}
+	if v, set := absEnv(env, "PIP_CACHE_DIR"); set {
+		return v
+	}
+	if x, set := absEnv(env, "XDG_CACHE_HOME"); set {
+		if x == "" {
+			return ""
+		}
+		return path.Join(x, "pip")
+	}
+	return homeDir(env, ".cache", "pip")
+}
+
+// cargoPath is a directory in CARGO_HOME (else ~/.cargo).
+func cargoPath(dir string) func(env []string) string {
+	return func(env []string) string {
+		if v, set := absEnv(env, "CARGO_HOME"); set {
+			if v == "" {
+				return ""
+			}
+			return path.Join(v, dir)
+		}
+		return homeDir(env, ".cargo", dir)
+	}
 }
 
 // goCachePath is GOCACHE as the go command finds it.
@@ -144,24 +282,35 @@ func goModCachePath(env []string) string {
 	return path.Join(first, "pkg", "mod")
 }
 
-var goCommand = regexp.MustCompile(`(^|[\s;&|(){}'"/=` + "`" + `])go\s+(build|install|mod|test|run|generate|get|vet|list|work|tool)\b`)
-
-// runsGo reports a RUN that runs Go: by the stage's environment or by its
-// command line.
-func runsGo(env, args []string) bool {
-	for _, k := range []string{"GOLANG_VERSION", "GOROOT", "GOPATH", "GOCACHE", "GOMODCACHE", "GOTOOLCHAIN"} {
+// runs reports whether a RUN runs the toolchain: by the stage's
+// environment or by its command line.
+func (tc *toolchain) runs(env, args []string) bool {
+	for _, k := range tc.env {
 		if _, ok := image.EnvGet(env, k); ok {
 			return true
 		}
 	}
-	if p, _ := image.EnvGet(env, "PATH"); p != "" {
+	if p, _ := image.EnvGet(env, "PATH"); p != "" && len(tc.bins) > 0 {
 		for _, d := range strings.Split(p, ":") {
-			if strings.HasSuffix(path.Clean(d), "/go/bin") {
-				return true
+			for _, b := range tc.bins {
+				if strings.HasSuffix(path.Clean(d), b) {
+					return true
+				}
 			}
 		}
 	}
-	return goCommand.MatchString(strings.Join(args, " "))
+	return tc.cmd.MatchString(strings.Join(args, " "))
+}
+
+// running are the toolchains a RUN runs.
+func running(env, args []string) []*toolchain {
+	var out []*toolchain
+	for _, tc := range toolchains {
+		if tc.runs(env, args) {
+			out = append(out, tc)
+		}
+	}
+	return out
 }
 
 // autoPath is one cache path a stage mounts.
@@ -253,20 +402,24 @@ func runText(c *instructions.RunCommand, args []string) []string {
 // cache key.
 func (s *stage) autoRun(args []string) []autoPath {
 	a := &s.auto
-	goRun := runsGo(s.env, args)
+	tcs := running(s.env, args)
 	if a.off != "" {
-		if goRun && !a.noted && a.off != "--no-auto-cache" && a.off != "the target stage" {
+		if len(tcs) > 0 && !a.noted && a.off != "--no-auto-cache" && a.off != "the target stage" {
 			a.noted = true
 			progress.Notef(s.sink, "auto cache: none for stage %s%s: %s", s.label, s.ps.Ref(), a.off)
 		}
 		return nil
 	}
-	if !goRun {
+	if len(tcs) == 0 {
 		return a.active
 	}
 	env := s.keyEnv()
+	var kinds []*cacheKind
+	for _, tc := range tcs {
+		kinds = append(kinds, tc.caches...)
+	}
 	var added []string
-	for _, k := range goCaches {
+	for _, k := range kinds {
 		p := k.path(env)
 		if p == "" || p == "/" || a.excluded[p] || a.has(p) {
 			continue

@@ -21,7 +21,7 @@ const goBuilder = "FROM scratch AS builder\nENV GOPATH=/go\nRUN echo built > /ap
 // isAuto reports a mount of an automatic cache dir: mounts/cache/<the
 // first half of sha256("auto:"+id)>.
 func isAuto(source string) bool {
-	for _, id := range []string{"go-build/0", "go-mod/0"} {
+	for _, id := range []string{"go-build/0", "go-mod/0", "npm/0", "pip/0", "cargo-registry/0", "cargo-git/0"} {
 		sum := sha256.Sum256([]byte("auto:" + id))
 		if filepath.Base(source) == hex.EncodeToString(sum[:16]) {
 			return true
@@ -95,6 +95,26 @@ func TestAutoCacheRules(t *testing.T) {
 			nil, []string{both, "/root/.cache/go-build"}, "WORKDIR /go/pkg/mod/x", ""},
 		{"COPY into a cache path before any RUN", "FROM scratch AS builder\nCOPY m /go/pkg/mod/m\nENV GOPATH=/go\nRUN echo built > /app\nFROM scratch\nCOPY --from=builder /app /app\n",
 			nil, []string{"/root/.cache/go-build"}, "", ""},
+		{"npm ci", "FROM scratch AS builder\nRUN true\nRUN echo npm --no-audit ci && echo built > /app\nFROM scratch\nCOPY --from=builder /app /app\n",
+			nil, []string{"", "/root/.npm"}, "auto cache: /root/.npm (stage builder", ""},
+		{"npm init is no install", "FROM scratch AS builder\nRUN echo npm init -y; echo built > /app\nFROM scratch\nCOPY --from=builder /app /app\n",
+			nil, []string{""}, "", ""},
+		{"the node image's env, npm_config_cache", "FROM scratch AS builder\nENV NODE_VERSION=22 npm_config_cache=/nc\nRUN true && echo built > /app\nFROM scratch\nCOPY --from=builder /app /app\n",
+			nil, []string{"/nc"}, "", ""},
+		{"npm cache clean names it", "FROM scratch AS builder\nRUN echo npm install\nRUN echo npm cache clean --force; echo built > /app\nFROM scratch\nCOPY --from=builder /app /app\n",
+			nil, []string{"/root/.npm", "", ""}, "RUN names npm cache in stage builder, after a RUN used /root/.npm as a cache", ""},
+		{"pip3 install", "FROM scratch AS builder\nRUN echo pip3 install --user -r req.txt && echo built > /app\nFROM scratch\nCOPY --from=builder /app /app\n",
+			nil, []string{"/root/.cache/pip"}, "", ""},
+		{"python -m pip with XDG_CACHE_HOME", "FROM scratch AS builder\nENV XDG_CACHE_HOME=/x\nRUN echo python3 -m pip wheel . && echo built > /app\nFROM scratch\nCOPY --from=builder /app /app\n",
+			nil, []string{"/x/pip"}, "", ""},
+		{"PIP_NO_CACHE_DIR", "FROM scratch AS builder\nENV PIP_NO_CACHE_DIR=1\nRUN echo pip install . && echo built > /app\nFROM scratch\nCOPY --from=builder /app /app\n",
+			nil, []string{""}, "", ""},
+		{"cargo, the rust image's env", "FROM scratch AS builder\nENV CARGO_HOME=/usr/local/cargo PATH=/usr/local/cargo/bin:/bin\nRUN true && echo built > /app\nFROM scratch\nCOPY --from=builder /app /app\n",
+			nil, []string{"/usr/local/cargo/registry,/usr/local/cargo/git"}, "", ""},
+		{"cargo build --release, a copy from the target dir", "FROM scratch AS builder\nRUN echo cargo +nightly build --release && echo built > /app\nFROM scratch\nCOPY --from=builder /app /app\n",
+			nil, []string{"/root/.cargo/registry,/root/.cargo/git"}, "", ""},
+		{"go and npm in one RUN", "FROM scratch AS builder\nRUN echo npm ci && echo go build -o /app > /app\nFROM scratch\nCOPY --from=builder /app /app\n",
+			nil, []string{"/root/.cache/go-build,/root/go/pkg/mod,/root/.npm"}, "", ""},
 		{"RUN --mount=type=cache covers it", "FROM scratch AS builder\nENV GOPATH=/go\nRUN --mount=type=cache,target=/go/pkg/mod echo built > /app\nFROM scratch\nCOPY --from=builder /app /app\n",
 			nil, []string{"/root/.cache/go-build"}, "", ""},
 	} {
