@@ -28,6 +28,9 @@ type File struct {
 	nodes map[instructions.Command]*parser.Node
 }
 
+// quiet is a linter that reports nothing.
+var quiet = linter.New(&linter.Config{Warn: func(string, string, string, string, []parser.Range) {}})
+
 // Fresh returns cmds parsed again from their Dockerfile lines (a command
 // Parse did not make is returned as is). Expanding a command rewrites it
 // in place, so a build that runs a stage more than once — once per
@@ -40,7 +43,13 @@ func (f *File) Fresh(cmds []instructions.Command) ([]instructions.Command, error
 			out[i] = c
 			continue
 		}
-		fc, err := instructions.ParseCommand(n)
+		// the lint rules ran when the file was parsed; BuildKit's parser
+		// needs a linter all the same
+		v, err := instructions.ParseInstructionWithLinter(n, quiet)
+		fc, ok := v.(instructions.Command)
+		if err == nil && !ok {
+			err = fmt.Errorf("%T is not a command", v)
+		}
 		if err != nil {
 			return nil, &Error{File: f.Name, Line: n.StartLine, Err: cleanErr(err)}
 		}

@@ -2,6 +2,7 @@ package dockerfile
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -92,5 +93,36 @@ func addConformanceSeeds(f *testing.F) {
 		if b, err := os.ReadFile(p); err == nil {
 			f.Add(string(b))
 		}
+	}
+}
+
+// Fresh parses the commands again: equal to the first parse, not the same
+// values, and lint rules that need a linter (SecretsUsedInArgOrEnv) do not
+// run twice or panic.
+func TestFresh(t *testing.T) {
+	src := "FROM scratch\nARG PASSWORD=x\nENV SECRET_KEY=y\nCOPY --chown=$U a /b\nRUN --mount=type=cache,target=/c echo\n"
+	f, err := Parse("Dockerfile", strings.NewReader(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	warnings := len(f.Warnings)
+	cmds := f.Stages[0].Commands
+	fresh, err := f.Fresh(cmds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(fresh) != len(cmds) || len(f.Warnings) != warnings {
+		t.Fatalf("%d commands from %d, warnings %d → %d", len(fresh), len(cmds), warnings, len(f.Warnings))
+	}
+	for i := range cmds {
+		if fresh[i] == cmds[i] {
+			t.Errorf("command %d: the same value", i)
+		}
+		if fresh[i].Name() != cmds[i].Name() || fmt.Sprint(fresh[i].Location()) != fmt.Sprint(cmds[i].Location()) {
+			t.Errorf("command %d: %s at %v, was %s at %v", i, fresh[i].Name(), fresh[i].Location(), cmds[i].Name(), cmds[i].Location())
+		}
+	}
+	if c := fresh[2].(*instructions.CopyCommand); c.Chown != "$U" {
+		t.Errorf("COPY --chown %q", c.Chown)
 	}
 }
