@@ -2,9 +2,6 @@ package integration
 
 import (
 	"encoding/json"
-	"io"
-	"log"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,7 +10,6 @@ import (
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
@@ -56,18 +52,6 @@ func attestProject(t *testing.T) string {
 	return dir
 }
 
-// attestRegistry is Debian's docker-registry when installed (as CI has
-// it), else ggcr's in-process registry.
-func attestRegistry(t *testing.T) string {
-	t.Helper()
-	if bin, err := exec.LookPath("docker-registry"); err == nil {
-		return startRegistry(t, bin)
-	}
-	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
-	t.Cleanup(srv.Close)
-	return strings.TrimPrefix(srv.URL, "http://")
-}
-
 // TestAttestations: kiln build --sbom --provenance=mode=max --push -o
 // type=oci attaches both attestations as BuildKit does — an index with the
 // image and an attestation manifest (unknown/unknown, reference
@@ -78,7 +62,7 @@ func attestRegistry(t *testing.T) string {
 // records the request, the base image and each step's layers.
 func TestAttestations(t *testing.T) {
 	needSetup(t)
-	host := attestRegistry(t)
+	host := anyRegistry(t)
 	ref := host + "/kiln/attest:1"
 	dir := attestProject(t)
 	out := t.TempDir()

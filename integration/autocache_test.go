@@ -4,10 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"io"
 	"io/fs"
-	"log"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/registry"
 	"github.com/kiln-build/kiln/source"
 )
 
@@ -144,14 +140,7 @@ func TestAutoCacheSeedExample(t *testing.T) {
 	if testing.Short() {
 		t.Skip("compiles a Go program in containers; skipped with -short")
 	}
-	host := ""
-	if bin, err := exec.LookPath("docker-registry"); err == nil {
-		host = startRegistry(t, bin)
-	} else {
-		srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
-		defer srv.Close()
-		host = strings.TrimPrefix(srv.URL, "http://")
-	}
+	host := anyRegistry(t)
 	ref := host + "/kiln/hello-cache:main"
 	dir := seedCopy(t)
 

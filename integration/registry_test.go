@@ -103,6 +103,18 @@ func registryRoundTrip(t *testing.T, host string) {
 	}
 }
 
+// anyRegistry is Debian's docker-registry when installed (as CI has
+// it), else ggcr's in-process registry.
+func anyRegistry(t *testing.T) string {
+	t.Helper()
+	if bin, err := exec.LookPath("docker-registry"); err == nil {
+		return startRegistry(t, bin)
+	}
+	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	t.Cleanup(srv.Close)
+	return strings.TrimPrefix(srv.URL, "http://")
+}
+
 // startRegistry runs docker-registry on a free loopback port until the test ends.
 func startRegistry(t *testing.T, bin string) string {
 	t.Helper()

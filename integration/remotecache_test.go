@@ -1,16 +1,10 @@
 package integration
 
 import (
-	"io"
-	"log"
-	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/google/go-containerregistry/pkg/registry"
 )
 
 const cacheDockerfile = `FROM busybox AS deps
@@ -28,14 +22,7 @@ COPY --from=builder /built.txt /
 // same, and with mode=max builder layers are pulled only when needed.
 func TestRegistryCacheRoundTrip(t *testing.T) {
 	needSetup(t)
-	host := ""
-	if bin, err := exec.LookPath("docker-registry"); err == nil {
-		host = startRegistry(t, bin)
-	} else {
-		srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
-		defer srv.Close()
-		host = strings.TrimPrefix(srv.URL, "http://")
-	}
+	host := anyRegistry(t)
 	ref := host + "/kiln/cache:main"
 	dir := project(t, map[string]string{"Dockerfile": cacheDockerfile, "src.txt": "source v1\n"})
 
