@@ -180,7 +180,7 @@ storage:
 http:
   addr: $REGHOST
 EOF
-  setsid nohup /usr/bin/docker-registry serve "$S/registry/config.yml" > "$S/registry.log" 2>&1 < /dev/null &
+  (cd / && exec setsid nohup /usr/bin/docker-registry serve "$S/registry/config.yml" > "$S/registry.log" 2>&1 < /dev/null) &
   echo $! > "$S/registry.pid"
   for _ in $(seq 50); do registry_up && return 0; sleep 0.2; done
   echo "registry did not come up; see $S/registry.log (is port $PORT taken? set KILN_CONFORMANCE_REGISTRY_PORT)" >&2
@@ -255,7 +255,7 @@ root = "$S/buildkit"
 EOF
   log "buildkitd $("$S/bin/buildkitd" --version | awk '{print $3}'): starting on $BK_SOCK"
   rm -f "$BK_SOCK"
-  setsid nohup "$S/bin/buildkitd" --config "$S/buildkitd.toml" > "$S/buildkitd.log" 2>&1 < /dev/null &
+  (cd / && exec setsid nohup "$S/bin/buildkitd" --config "$S/buildkitd.toml" > "$S/buildkitd.log" 2>&1 < /dev/null) &
   echo $! > "$S/buildkitd.pid"
   for _ in $(seq 100); do buildkit_up && return 0; sleep 0.3; done
   echo "buildkitd did not come up; see $S/buildkitd.log" >&2; tail -20 "$S/buildkitd.log" >&2; return 1
@@ -341,8 +341,8 @@ step_dockerd() {
   "features": { "buildkit": true }
 }
 JSON
-  PATH=/usr/sbin:/usr/bin:/sbin:/bin setsid nohup /usr/sbin/dockerd --config-file "$S/daemon.json" \
-    > "$S/dockerd.log" 2>&1 < /dev/null &
+  (cd / && PATH=/usr/sbin:/usr/bin:/sbin:/bin exec setsid nohup /usr/sbin/dockerd --config-file "$S/daemon.json" \
+    > "$S/dockerd.log" 2>&1 < /dev/null) &
   for _ in $(seq 100); do docker_up && return 0; sleep 0.3; done
   echo "dockerd did not come up; see $S/dockerd.log" >&2; tail -20 "$S/dockerd.log" >&2; return 1
 }
