@@ -190,6 +190,12 @@ if os.path.exists(p):
     add("")
     add(open(p).read().strip())
     add("")
+p = os.path.join(W, "copycp.md")
+if os.path.exists(p):
+    add("## Issue 13: COPY of 10,000 files against `cp -a` (`bench/copy.sh`)")
+    add("")
+    add(open(p).read().strip())
+    add("")
 
 # ---- issue 3
 p = os.path.join(W, "run-overhead.md")

@@ -6,7 +6,7 @@
 #
 # Environment: RUNS (default 5, runs per scenario and tool), NOOP_RUNS (default 10),
 #   ONLY="cold noop ..." (subset of scenarios: cold noop edit plat2 par3 sleep2 debian1 copy10k large
-#   cachert cachertfresh editcache pull pullgo extract runoverhead), TOOLS="kiln docker buildkitd buildah",
+#   cachert cachertfresh editcache pull pullgo extract copycp runoverhead), TOOLS="kiln docker buildkitd buildah",
 #   BENCH_DIR (scratch dir, default /tmp/kiln-bench), KILN_CONFORMANCE_STATE (the reference
 #   services' state, default /var/cache/kiln-conformance), SKIP_SETUP=1 (do not call
 #   conformance/setup.sh), SKIP_RUN_OVERHEAD=1, OUT (results dir).
@@ -369,6 +369,11 @@ if want extract && [[ " $TOOLS " == *" kiln "* ]]; then log "extract.sh (issue 1
   KILN=$W/kiln BENCH_DIR=$W/extract RUNS=$RUNS OUT=$W/extract.md bash "$here/extract.sh" > /dev/null 2> "$W/logs/extract.log" ||
     { echo "extract.sh failed, see $W/logs/extract.log" > "$W/extract.md"; }
   rm -rf "$W/extract/runs"
+fi
+# issue 13: COPY of the 10,000-file context against cp -a of the same tree (its own table)
+if want copycp && [[ " $TOOLS " == *" kiln "* ]]; then log "copy.sh (issue 13)"
+  KILN=$W/kiln BENCH_DIR=$W/copycp RUNS=$RUNS OUT=$W/copycp.md bash "$here/copy.sh" > /dev/null 2> "$W/logs/copycp.log" ||
+    { echo "copy.sh failed, see $W/logs/copycp.log" > "$W/copycp.md"; }
 fi
 
 # a fresh CI runner's edit rebuild: the registry cache (mode=max) of a build of the unedited
