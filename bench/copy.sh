@@ -68,6 +68,7 @@ timed() { # NAME ROUND CMD...
 
 run_one() { # WHAT ROUND
   local d=$W/runs/$2/$1
+  mkdir -p "$W/runs/$2"
   case $1 in
     cp-a) mkdir -p "$d"; timed cp-a "$2" cp -a "$C/copy10k/files" "$d/files" ;;
     kiln) cp -a "$W/tmpl" "$d"; timed kiln "$2" "$KILN" --root "$d" build --progress plain "$C/copy10k" ;;
