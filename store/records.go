@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -24,10 +25,20 @@ func (s *Store) PutRecord(kind string, d v1.Hash, data []byte) error {
 	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
 		return fmt.Errorf("store: %w", err)
 	}
-	if err := WriteFileAtomic(p, data, 0o644); err != nil {
+	if err := writeIfChanged(p, data); err != nil {
 		return fmt.Errorf("store: %w", err)
 	}
 	return nil
+}
+
+// writeIfChanged writes data to p atomically unless p holds it already:
+// a no-op rebuild rewrites its records and last.json with the same bytes,
+// and each write costs an fsync (a third of a no-op build's time here).
+func writeIfChanged(p string, data []byte) error {
+	if old, err := os.ReadFile(p); err == nil && bytes.Equal(old, data) {
+		return nil
+	}
+	return WriteFileAtomic(p, data, 0o644)
 }
 
 // Record returns the record of kind for the manifest d; ErrNotFound when
@@ -62,7 +73,7 @@ func (s *Store) SetLast(desc v1.Descriptor) error {
 	if err != nil {
 		return err
 	}
-	if err := WriteFileAtomic(filepath.Join(s.root, "last.json"), b, 0o644); err != nil {
+	if err := writeIfChanged(filepath.Join(s.root, "last.json"), b); err != nil {
 		return fmt.Errorf("store: %w", err)
 	}
 	return nil
