@@ -79,7 +79,7 @@ func newBuildCmd(g *globals) *cobra.Command {
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "print only the image ID")
 	fl.StringVar(&f.platform, "platform", "", "target platforms os/arch[/variant],… (default: this machine's); several make an image index")
 	fl.StringVar(&f.compression, "compression", "gzip", "layer compression: gzip, zstd or uncompressed")
-	fl.IntVar(&f.jobs, "jobs", defaultJobs(), "steps run at once")
+	fl.IntVar(&f.jobs, "jobs", solver.DefaultJobs(), "steps run at once")
 	fl.StringArrayVar(&f.secrets, "secret", nil, "secret for RUN --mount=type=secret: id=ID,src=FILE or id=ID,env=VAR")
 	fl.StringArrayVar(&f.cacheTo, "cache-to", nil, "export the build cache: type=registry,ref=REF[,mode=min|max] or type=local,dest=DIR")
 	fl.StringArrayVar(&f.cacheFrom, "cache-from", nil, "import a build cache: type=registry,ref=REF or type=local,src=DIR")

@@ -3,7 +3,6 @@ package cli
 import (
 	"fmt"
 	"io"
-	"runtime"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -12,8 +11,6 @@ import (
 	"github.com/kiln-build/kiln/progress"
 	"github.com/kiln-build/kiln/solver"
 )
-
-func defaultJobs() int { return runtime.NumCPU() }
 
 // writeSummary prints what each stage cost and what reached the final
 // image from where: the builder stages' work, and the layers that cross
