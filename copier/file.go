@@ -11,9 +11,25 @@ import (
 // copyNonDir copies a regular file, symlink or special file to target,
 // replacing any non-directory already there.
 func (c *copier) copyNonDir(src, target string, fi os.FileInfo) error {
-	if err := removeNonDir(target); err != nil {
+	// create first, clear the way only when something is there: a lookup of
+	// a missing name through overlayfs visits every lower layer, and most
+	// targets are new (a quarter of a 10,000-file COPY's CPU was these)
+	err := c.createNonDir(src, target, fi)
+	if errors.Is(err, fs.ErrExist) {
+		if err := removeNonDir(target); err != nil {
+			return err
+		}
+		err = c.createNonDir(src, target, fi)
+	}
+	if err != nil {
 		return err
 	}
+	return c.applyMeta(src, target, fi)
+}
+
+// createNonDir creates target, a copy of the non-directory src; an error
+// matching fs.ErrExist when target exists.
+func (c *copier) createNonDir(src, target string, fi os.FileInfo) error {
 	switch mode := fi.Mode(); {
 	case mode.IsRegular():
 		if first, ok := c.linkSource(fi, target); ok {
@@ -42,7 +58,7 @@ func (c *copier) copyNonDir(src, target string, fi os.FileInfo) error {
 			return fmt.Errorf("creating %s: %w", target, err)
 		}
 	}
-	return c.applyMeta(src, target, fi)
+	return nil
 }
 
 // linkSource returns the copy of an earlier hard link to the same inode,
@@ -53,7 +69,7 @@ func (c *copier) linkSource(fi os.FileInfo, target string) (string, bool) {
 		return "", false
 	}
 	if first, ok := c.links[key]; ok {
-		return first, true
+		return first, first != target // the same target: a retry after clearing it
 	}
 	c.links[key] = target
 	return "", false
