@@ -184,26 +184,18 @@ if f:
             fmt(f), "; with the base present (8.) %s" % fmt(c) if c else "",
             open(mb).read().strip() if os.path.exists(mb) else "?"))
     add("")
-p = os.path.join(W, "extract.md")
-if os.path.exists(p):
-    add("## Issue 13: base-layer extraction against `tar -xzf` (`bench/extract.sh`)")
-    add("")
-    add(open(p).read().strip())
-    add("")
-p = os.path.join(W, "copycp.md")
-if os.path.exists(p):
-    add("## Issue 13: COPY of 10,000 files against `cp -a` (`bench/copy.sh`)")
-    add("")
-    add(open(p).read().strip())
-    add("")
-
-# ---- issue 3
-p = os.path.join(W, "run-overhead.md")
-if os.path.exists(p):
-    add("## Issue 3: per-RUN overhead (kiln, `bench/run-overhead.sh`)")
-    add("")
-    add(open(p).read().strip())
-    add("")
+# tables other scripts wrote, included as they are
+for name, title in [
+    ("extract.md", "Issue 13: base-layer extraction against `tar -xzf` (`bench/extract.sh`)"),
+    ("copycp.md", "Issue 13: COPY of 10,000 files against `cp -a` (`bench/copy.sh`)"),
+    ("run-overhead.md", "Issue 3: per-RUN overhead (kiln, `bench/run-overhead.sh`)"),
+]:
+    p = os.path.join(W, name)
+    if os.path.exists(p):
+        add("## " + title)
+        add("")
+        add(open(p).read().strip())
+        add("")
 
 add("## Notes")
 add("")
