@@ -183,6 +183,7 @@ type copier struct {
 	opts     Options
 	excludes *patternmatcher.PatternMatcher // nil without --exclude
 	links    map[inodeKey]string            // source inode → first copy
+	sem      chan struct{}                  // file copy workers (jobs.go)
 }
 
 func newCopier(src Source, destRoot string, opts Options) (*copier, error) {
@@ -191,6 +192,7 @@ func newCopier(src Source, destRoot string, opts Options) (*copier, error) {
 		dst:   destFS{root: destRoot, owner: opts.Chown, chmod: opts.Chmod},
 		opts:  opts,
 		links: map[inodeKey]string{},
+		sem:   make(chan struct{}, copyWorkers),
 	}
 	if len(opts.Excludes) > 0 {
 		pm, err := patternmatcher.New(opts.Excludes)

@@ -44,8 +44,12 @@ func (c *copier) copyItem(ctx context.Context, it item, dest string, destIsDir b
 	} else if !dfi.IsDir() {
 		return fmt.Errorf("%w: %s", ErrNotDir, c.dst.inRoot(target))
 	}
-	w := &walk{c: c, base: it.real, in: it.include}
-	return w.children(ctx, "", target)
+	w := &walk{c: c, base: it.real, in: it.include, files: newFileJobs(c.sem)}
+	err = w.children(ctx, "", target)
+	if werr := w.files.wait(); err == nil {
+		err = werr
+	}
+	return err
 }
 
 // walk copies the tree below one source, tracking excluded directories
@@ -56,6 +60,7 @@ type walk struct {
 	in      *include      // --parents: what to copy below base (nil: all)
 	pending []*pendingDir // excluded ancestors of the current entry
 	sums    []*pendingSum // the same, for Checksum
+	files   *fileJobs     // the current directory's files on workers (nil: copy in the walk)
 }
 
 // pendingDir is an excluded directory created only if something below it is copied.
@@ -106,7 +111,12 @@ func (w *walk) entry(ctx context.Context, rel, target string, fi os.FileInfo) er
 	if err := w.createPending(); err != nil {
 		return err
 	}
-	return w.c.copyNonDir(w.c.src.abs(path.Join(w.base, rel)), target, fi)
+	src := w.c.src.abs(path.Join(w.base, rel))
+	if w.files != nil && parallel(fi) {
+		w.files.run(func() error { return w.c.copyNonDir(src, target, fi) })
+		return w.files.failed()
+	}
+	return w.c.copyNonDir(src, target, fi)
 }
 
 // filter applies .dockerignore (Filter), --exclude and the --parents
@@ -150,7 +160,14 @@ func (w *walk) dir(ctx context.Context, rel, target string, fi os.FileInfo, incl
 			return err
 		}
 	}
-	if err := w.children(ctx, rel, target); err != nil {
+	outer := w.files
+	w.files = newFileJobs(w.c.sem)
+	err := w.children(ctx, rel, target)
+	if werr := w.files.wait(); err == nil {
+		err = werr
+	}
+	w.files = outer
+	if err != nil {
 		return err
 	}
 	if !p.created {
