@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"hash"
 	"io"
 	"os"
 	"path"
@@ -37,10 +36,16 @@ func Checksum(ctx context.Context, src Source, srcs []string, opts Options, dige
 		digest = hashFile
 	}
 	h := sha256.New()
+	lines := &sumLines{h: h, sem: c.sem, digest: digest}
 	for _, it := range items {
 		fmt.Fprintf(h, "item %d %s\n", it.group, it.name)
 		w := &walk{c: c, base: it.real, in: it.include}
-		if err := w.sum(ctx, h, "", it.fi, digest); err != nil {
+		err := w.sum(ctx, lines, "", it.fi)
+		if err == nil {
+			err = lines.drain(0)
+		}
+		if err != nil {
+			lines.wait()
 			return "", fmt.Errorf("checksum of %s: %w", it.name, err)
 		}
 	}
@@ -51,7 +56,7 @@ func Checksum(ctx context.Context, src Source, srcs []string, opts Options, dige
 // descendants in name order) to h. A directory that is not included itself
 // is recorded just before its first included descendant, as Copy creates
 // it then.
-func (w *walk) sum(ctx context.Context, h hash.Hash, rel string, fi os.FileInfo, digest FileDigest) error {
+func (w *walk) sum(ctx context.Context, lines *sumLines, rel string, fi os.FileInfo) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -61,10 +66,10 @@ func (w *walk) sum(ctx context.Context, h hash.Hash, rel string, fi os.FileInfo,
 	}
 	abs := w.c.src.abs(path.Join(w.base, rel))
 	if include {
-		if err := w.flushSums(h, digest); err != nil {
+		if err := w.flushSums(lines); err != nil {
 			return err
 		}
-		if err := w.c.record(h, rel, abs, fi, digest); err != nil {
+		if err := w.c.record(lines, rel, abs, fi); err != nil {
 			return err
 		}
 	}
@@ -85,7 +90,7 @@ func (w *walk) sum(ctx context.Context, h hash.Hash, rel string, fi os.FileInfo,
 		if err != nil {
 			return err
 		}
-		if err := w.sum(ctx, h, child, cfi, digest); err != nil {
+		if err := w.sum(ctx, lines, child, cfi); err != nil {
 			return err
 		}
 	}
@@ -100,12 +105,12 @@ type pendingSum struct {
 }
 
 // flushSums records the pending directories not recorded yet.
-func (w *walk) flushSums(h hash.Hash, digest FileDigest) error {
+func (w *walk) flushSums(lines *sumLines) error {
 	for _, p := range w.sums {
 		if p.done {
 			continue
 		}
-		if err := w.c.record(h, p.rel, w.c.src.abs(path.Join(w.base, p.rel)), p.fi, digest); err != nil {
+		if err := w.c.record(lines, p.rel, w.c.src.abs(path.Join(w.base, p.rel)), p.fi); err != nil {
 			return err
 		}
 		p.done = true
@@ -113,28 +118,25 @@ func (w *walk) flushSums(h hash.Hash, digest FileDigest) error {
 	return nil
 }
 
-func (c *copier) record(h hash.Hash, rel, abs string, fi os.FileInfo, digest FileDigest) error {
+// record queues the record of one entry: path, mode, owner, size, and the
+// link target or the content digest.
+func (c *copier) record(lines *sumLines, rel, abs string, fi os.FileInfo) error {
 	uid, gid := -1, -1
 	if st, ok := fi.Sys().(*syscall.Stat_t); ok && c.src.KeepOwner {
 		uid, gid = int(st.Uid), int(st.Gid)
 	}
-	extra := ""
+	prefix := fmt.Sprintf("%q %o %d:%d %d ", rel, uint32(fi.Mode()), uid, gid, fi.Size())
 	switch {
 	case fi.Mode()&os.ModeSymlink != 0:
 		target, err := os.Readlink(abs)
 		if err != nil {
 			return err
 		}
-		extra = "-> " + target
+		return lines.add(prefix, "-> "+target)
 	case fi.Mode().IsRegular():
-		d, err := digest(abs, fi)
-		if err != nil {
-			return err
-		}
-		extra = d
+		return lines.addFile(prefix, abs, fi)
 	}
-	_, err := fmt.Fprintf(h, "%q %o %d:%d %d %s\n", rel, uint32(fi.Mode()), uid, gid, fi.Size(), extra)
-	return err
+	return lines.add(prefix, "")
 }
 
 func hashFile(abs string, _ os.FileInfo) (string, error) {
