@@ -15,10 +15,10 @@ var copyWorkers = min(2*runtime.NumCPU(), 8)
 // workers; the directory's own times are set only after all of them are
 // written (each create changes its mtime), so the walk waits for them.
 type fileJobs struct {
-	sem  chan struct{}
-	wg   sync.WaitGroup
-	mu   sync.Mutex
-	err  error
+	sem chan struct{}
+	wg  sync.WaitGroup
+	mu  sync.Mutex
+	err error
 }
 
 func newFileJobs(sem chan struct{}) *fileJobs { return &fileJobs{sem: sem} }
