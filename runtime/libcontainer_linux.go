@@ -88,7 +88,7 @@ func (l *Libcontainer) Run(ctx context.Context, id string, spec *specs.Spec, std
 	var filter *seccompProgram
 	if s.Linux.Seccomp != nil {
 		// Loaded by Run itself (see seccompload_linux.go), not libcontainer.
-		if filter, err = compiledSeccomp(s.Linux.Seccomp); err != nil {
+		if filter, err = compiledSeccomp(s.Linux.Seccomp, l.opts.seccompCache); err != nil {
 			return -1, err
 		}
 		linux := *s.Linux

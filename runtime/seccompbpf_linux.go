@@ -3,12 +3,18 @@ package runtime
 import (
 	"crypto/sha256"
 	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	goruntime "runtime"
+	"strconv"
 	"sync"
+	"syscall"
+	"time"
 
 	"github.com/opencontainers/runc/libcontainer/configs"
 	"github.com/opencontainers/runc/libcontainer/specconv"
@@ -39,8 +45,9 @@ var seccompPrograms = struct {
 	m map[[32]byte]*seccompProgram
 }{m: map[[32]byte]*seccompProgram{}}
 
-// compiledSeccomp returns p compiled, from the cache if it is there.
-func compiledSeccomp(p *specs.LinuxSeccomp) (*seccompProgram, error) {
+// compiledSeccomp returns p compiled, from the process's cache, else from
+// the programs kept in dir (when not ""), else compiled (and kept there).
+func compiledSeccomp(p *specs.LinuxSeccomp, dir string) (*seccompProgram, error) {
 	data, err := json.Marshal(p)
 	if err != nil {
 		return nil, fmt.Errorf("runtime: seccomp profile: %w", err)
@@ -51,12 +58,92 @@ func compiledSeccomp(p *specs.LinuxSeccomp) (*seccompProgram, error) {
 	if prog, ok := seccompPrograms.m[key]; ok {
 		return prog, nil
 	}
+	file := ""
+	if dir != "" {
+		file = filepath.Join(dir, programKey(data)+".bpf")
+		if prog, ok := readProgram(file); ok {
+			seccompPrograms.m[key] = prog
+			return prog, nil
+		}
+	}
 	prog, err := compileSeccomp(p)
 	if err != nil {
 		return nil, fmt.Errorf("runtime: compiling seccomp profile: %w", err)
 	}
 	seccompPrograms.m[key] = prog
+	if file != "" {
+		writeProgram(file, prog) // best effort: the next process compiles again
+	}
 	return prog, nil
+}
+
+// programKey names a compiled profile on disk: the profile, libseccomp's
+// version, the architecture and this executable (its path, size, mtime
+// and inode: another kiln may compile, or stub, differently).
+func programKey(profile []byte) string {
+	h := sha256.New()
+	h.Write(profile)
+	major, minor, micro := libseccomp.GetLibraryVersion()
+	fmt.Fprintf(h, "\x00libseccomp %d.%d.%d %s/%s\x00%s", major, minor, micro, goruntime.GOOS, goruntime.GOARCH, executableID())
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+var executableID = sync.OnceValue(func() string {
+	exe, err := os.Executable()
+	if err != nil {
+		return "unknown " + strconv.FormatInt(time.Now().UnixNano(), 10) // never matches again
+	}
+	fi, err := os.Stat(exe)
+	if err != nil {
+		return "unknown " + strconv.FormatInt(time.Now().UnixNano(), 10)
+	}
+	ino := uint64(0)
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		ino = st.Ino
+	}
+	return fmt.Sprintf("%s %d %d %d", exe, fi.Size(), fi.ModTime().UnixNano(), ino)
+})
+
+// A kept program is its flags (8 bytes) and its instructions (8 bytes
+// each), little-endian.
+func writeProgram(file string, prog *seccompProgram) {
+	b := binary.LittleEndian.AppendUint64(nil, uint64(prog.flags))
+	for _, f := range prog.filter {
+		b = binary.LittleEndian.AppendUint16(b, f.Code)
+		b = append(b, f.Jt, f.Jf)
+		b = binary.LittleEndian.AppendUint32(b, f.K)
+	}
+	if err := os.MkdirAll(filepath.Dir(file), 0o700); err != nil {
+		return
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(file), ".bpf-")
+	if err != nil {
+		return
+	}
+	_, err = tmp.Write(b)
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), file)
+	}
+	if err != nil {
+		os.Remove(tmp.Name())
+	}
+}
+
+func readProgram(file string) (*seccompProgram, bool) {
+	b, err := os.ReadFile(file)
+	if err != nil || len(b) < 16 || len(b)%8 != 0 {
+		return nil, false
+	}
+	prog := &seccompProgram{flags: uint(binary.LittleEndian.Uint64(b))}
+	for b = b[8:]; len(b) > 0; b = b[8:] {
+		prog.filter = append(prog.filter, unix.SockFilter{
+			Code: binary.LittleEndian.Uint16(b), Jt: b[2], Jf: b[3], K: binary.LittleEndian.Uint32(b[4:]),
+		})
+	}
+	return prog, true
 }
 
 // compileSeccomp compiles p as runc does.

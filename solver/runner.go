@@ -15,13 +15,14 @@ import (
 // in-process, or an external OCI runtime binary.
 type runner struct {
 	tmp     string
+	seccomp string // compiled seccomp programs kept across builds
 	runtime string
 	mu      sync.Mutex
 	exec    runtime.Executor
 }
 
-func newRunner(tmp, runtimeName string, e runtime.Executor) *runner {
-	return &runner{tmp: tmp, runtime: runtimeName, exec: e}
+func newRunner(tmp, seccomp, runtimeName string, e runtime.Executor) *runner {
+	return &runner{tmp: tmp, seccomp: seccomp, runtime: runtimeName, exec: e}
 }
 
 func (r *runner) executor() (runtime.Executor, error) {
@@ -41,7 +42,7 @@ func (r *runner) executor() (runtime.Executor, error) {
 		}
 		return r.exec, nil
 	}
-	if r.exec, err = runtime.NewLibcontainer(dir); err != nil {
+	if r.exec, err = runtime.NewLibcontainer(dir, runtime.WithSeccompCache(r.seccomp)); err != nil {
 		return nil, err
 	}
 	return r.exec, nil

@@ -180,7 +180,7 @@ func newBuild(ctx context.Context, st *store.Store, o *options, p *plan.Plan) (*
 	}
 	idx := cache.Open(filepath.Join(st.Root(), "cache.db"))
 	b.sched = newScheduler(p, make(chan struct{}, o.jobs))
-	b.runner = newRunner(b.tmp, o.runtime, o.executor)
+	b.runner = newRunner(b.tmp, filepath.Join(st.Root(), "seccomp"), o.runtime, o.executor)
 	b.triggers = newAutoTriggers()
 	sopts := append([]source.Option{source.WithProgress(o.sink), source.WithNamedContexts(o.contexts)}, o.sources...)
 	if o.pull {
