@@ -309,20 +309,27 @@ if want large; then log "scenario large: 600 MB of random files in a RUN, export
   fi
 fi
 
+# seed_cache TOOL CTX REF SCEN: a cold build (base present) that exports a mode=max registry cache
+seed_cache() {
+  cold "$1" golang
+  case $1 in
+    kiln) "$W/kiln" --root "$KSTORE" build --cache-to "type=registry,ref=$3,mode=max" "$2" ;;
+    buildkitd) $BUILDCTL build --frontend dockerfile.v0 --local context="$2" --local dockerfile="$2" \
+      --export-cache "type=registry,ref=$3,mode=max" ;;
+  esac > "$W/logs/$4-$1-export.log" 2>&1
+}
+
 if want cachert; then log "scenario cachert: registry cache round trip (seed example)"
   ref=$REG/bench/cache; bkref=$REG/bench/bkcache
   if [[ " $TOOLS " == *" kiln "* ]]; then
-    cold kiln golang
-    "$W/kiln" --root "$KSTORE" build --cache-to "type=registry,ref=$ref,mode=max" "$C/hello" > "$W/logs/cachert-kiln-export.log" 2>&1
+    seed_cache kiln "$C/hello" "$ref" cachert
     SCEN=cachert hf "cachert.kiln" "$self __cold kiln golang" "$RUNS" 0 \
       "$(SCEN=cachert build_cmd kiln "$C/hello" hello --cache-from "type=registry,ref=$ref")"
     cold kiln golang   # one more, with its output kept: did any RUN execute?
     "$W/kiln" --root "$KSTORE" build --cache-from "type=registry,ref=$ref" "$C/hello" > "$W/logs/cachert-kiln-import.log" 2>&1
   fi
   if [[ " $TOOLS " == *" buildkitd "* ]]; then
-    cold buildkitd golang
-    $BUILDCTL build --frontend dockerfile.v0 --local context="$C/hello" --local dockerfile="$C/hello" \
-      --export-cache "type=registry,ref=$bkref,mode=max" > "$W/logs/cachert-buildkitd-export.log" 2>&1
+    seed_cache buildkitd "$C/hello" "$bkref" cachert
     hf "cachert.buildkitd" "$self __cold buildkitd golang" "$RUNS" 0 \
       "$(build_cmd buildkitd "$C/hello" hello --import-cache "type=registry,ref=$bkref")"
     cold buildkitd golang
@@ -347,8 +354,7 @@ if want pullgo; then log "scenario pullgo: FROM golang + RUN go version, nothing
 if want cachertfresh; then log "scenario cachertfresh: empty store (no base) + registry --cache-from (seed example)"
   ref=$REG/bench/cache; bkref=$REG/bench/bkcache
   if [[ " $TOOLS " == *" kiln "* ]]; then
-    cold kiln golang
-    "$W/kiln" --root "$KSTORE" build --cache-to "type=registry,ref=$ref,mode=max" "$C/hello" > "$W/logs/cachertfresh-kiln-export.log" 2>&1
+    seed_cache kiln "$C/hello" "$ref" cachertfresh
     SCEN=cachertfresh hf "cachertfresh.kiln" "$self __empty kiln" "$RUNS" 0 \
       "$(SCEN=cachertfresh build_cmd kiln "$C/hello" hello --cache-from "type=registry,ref=$ref")"
     empty kiln   # one more, with its output kept: what was pulled?
@@ -356,25 +362,21 @@ if want cachertfresh; then log "scenario cachertfresh: empty store (no base) + r
     du -sm "$KSTORE" | cut -f1 > "$W/cachertfresh-kiln-store-mb"
   fi
   if [[ " $TOOLS " == *" buildkitd "* ]]; then
-    cold buildkitd golang
-    $BUILDCTL build --frontend dockerfile.v0 --local context="$C/hello" --local dockerfile="$C/hello" \
-      --export-cache "type=registry,ref=$bkref,mode=max" > "$W/logs/cachertfresh-buildkitd-export.log" 2>&1
+    seed_cache buildkitd "$C/hello" "$bkref" cachertfresh
     hf "cachertfresh.buildkitd" "$self __empty buildkitd" "$RUNS" 0 \
       "$(build_cmd buildkitd "$C/hello" hello --import-cache "type=registry,ref=$bkref")"
   fi
 fi
 
 # issue 13: kiln's extraction against tar -xzf of the same blobs on the same disk (its own table)
-if want extract && [[ " $TOOLS " == *" kiln "* ]]; then log "extract.sh (issue 13)"
-  KILN=$W/kiln BENCH_DIR=$W/extract RUNS=$RUNS OUT=$W/extract.md bash "$here/extract.sh" > /dev/null 2> "$W/logs/extract.log" ||
-    { echo "extract.sh failed, see $W/logs/extract.log" > "$W/extract.md"; }
-  rm -rf "$W/extract/runs"
-fi
-# issue 13: COPY of the 10,000-file context against cp -a of the same tree (its own table)
-if want copycp && [[ " $TOOLS " == *" kiln "* ]]; then log "copy.sh (issue 13)"
-  KILN=$W/kiln BENCH_DIR=$W/copycp RUNS=$RUNS OUT=$W/copycp.md bash "$here/copy.sh" > /dev/null 2> "$W/logs/copycp.log" ||
-    { echo "copy.sh failed, see $W/logs/copycp.log" > "$W/copycp.md"; }
-fi
+# and the COPY of the 10,000-file context against cp -a of the same tree
+kiln_script() { # NAME SCRIPT: run a kiln-only bench script; its table goes to $W/NAME.md
+  KILN=$W/kiln BENCH_DIR=$W/$1 RUNS=$RUNS OUT=$W/$1.md bash "$here/$2" > /dev/null 2> "$W/logs/$1.log" ||
+    { echo "$2 failed, see $W/logs/$1.log" > "$W/$1.md"; }
+  rm -rf "$W/$1/runs"
+}
+if want extract && [[ " $TOOLS " == *" kiln "* ]]; then log "extract.sh (issue 13)"; kiln_script extract extract.sh; fi
+if want copycp && [[ " $TOOLS " == *" kiln "* ]]; then log "copy.sh (issue 13)"; kiln_script copycp copy.sh; fi
 
 # a fresh CI runner's edit rebuild: the registry cache (mode=max) of a build of the unedited
 # source, a cold store (base present), one edited file. kiln's cache carries its automatic Go
@@ -382,15 +384,12 @@ fi
 if want editcache; then log "scenario edit-cached: fresh store + registry cache (mode=max) + one edited file"
   ref=$REG/bench/editcache; bkref=$REG/bench/bkeditcache
   if [[ " $TOOLS " == *" kiln "* ]]; then
-    cold kiln golang
-    "$W/kiln" --root "$KSTORE" build --cache-to "type=registry,ref=$ref,mode=max" "$C/hello-editc" > "$W/logs/editcache-kiln-export.log" 2>&1
+    seed_cache kiln "$C/hello-editc" "$ref" editcache
     SCEN=editcache hf "editcache.kiln" "$self __coldedit kiln golang $C/hello-editc" "$RUNS" 0 \
       "$(SCEN=editcache build_cmd kiln "$C/hello-editc" hello --cache-from "type=registry,ref=$ref")"
   fi
   if [[ " $TOOLS " == *" buildkitd "* ]]; then
-    cold buildkitd golang
-    $BUILDCTL build --frontend dockerfile.v0 --local context="$C/hello-editc" --local dockerfile="$C/hello-editc" \
-      --export-cache "type=registry,ref=$bkref,mode=max" > "$W/logs/editcache-buildkitd-export.log" 2>&1
+    seed_cache buildkitd "$C/hello-editc" "$bkref" editcache
     hf "editcache.buildkitd" "$self __coldedit buildkitd golang $C/hello-editc" "$RUNS" 0 \
       "$(build_cmd buildkitd "$C/hello-editc" hello --import-cache "type=registry,ref=$bkref")"
   fi
