@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
@@ -81,20 +80,12 @@ func (w *writer) attachIndex(ctx context.Context, names []string) error {
 	idx := v1.IndexManifest{SchemaVersion: 2, MediaType: types.OCIImageIndex, Annotations: w.o.annotations["index"]}
 	results := []*solver.Result{w.res}
 	if w.multi() {
-		raw, err := w.st.ReadBlob(w.rep.Manifest.Digest)
-		if err != nil {
-			return err
-		}
-		if err := json.Unmarshal(raw, &idx); err != nil {
-			return fmt.Errorf("reading the index: %w", err)
-		}
+		idx = w.index
 		results = w.res.Platforms
 	} else {
 		d := w.rep.Manifest
-		c := w.res.Image.Config
-		d.Platform = &v1.Platform{OS: c.OS, Architecture: c.Architecture, Variant: c.Variant}
+		d.Platform = platformOf(w.res)
 		idx.Manifests = []v1.Descriptor{d}
-		w.image = d
 	}
 	if len(idx.Manifests) != len(results) {
 		return fmt.Errorf("the index lists %d images for %d platforms", len(idx.Manifests), len(results))
@@ -200,10 +191,7 @@ func (w *writer) makeStatements(pr *solver.Result, cat *attest.Catalog, layers [
 // sbomStatement writes the catalogued packages as an SPDX statement.
 func (w *writer) sbomStatement(pr *solver.Result, cat *attest.Catalog, names []string, image v1.Descriptor,
 	subjects []attest.Subject) (attest.Statement, error) {
-	o := attest.SBOMOptions{Created: time.Now()}
-	if pr.Epoch != nil {
-		o.Created = *pr.Epoch
-	}
+	o := attest.SBOMOptions{Created: fileTime(pr)}
 	if image.Digest != (v1.Hash{}) {
 		o.Version = image.Digest.String()
 	}

@@ -82,7 +82,7 @@ func (w *writer) writeAttestationFiles(pr *solver.Result, rw *rootfsWalk, vcs ma
 	if rw.done != nil {
 		rw.done()
 	}
-	names, _ := w.attestNames([]Output{{Type: "image"}})
+	names := dedupe(w.o.tags)
 	stmts, err := w.makeStatements(pr, rw.cat, nil, names, v1.Descriptor{}, rw.subjects, vcs, false)
 	if err != nil {
 		return err

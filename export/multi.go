@@ -43,11 +43,11 @@ func (w *writer) commitIndex(ctx context.Context, clamp *time.Time) error {
 			if err := putRecord(w.st, pr, d); err != nil {
 				return err
 			}
-			c := pr.Image.Config
-			d.Platform = &v1.Platform{OS: c.OS, Architecture: c.Architecture, Variant: c.Variant}
+			d.Platform = platformOf(pr)
 			d.Annotations = w.o.annotations["manifest-descriptor"]
 			idx.Manifests = append(idx.Manifests, d)
 		}
+		w.index = idx
 		return w.putIndex(idx) // as buildx: a multi-platform image is named by its index
 	}()
 	step.Done(err)

@@ -1,8 +1,9 @@
 package export
 
 import (
+	"maps"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -38,7 +39,7 @@ func provenanceBuild(pr *solver.Result, layers []v1.Descriptor, vcs map[string]s
 	if req.ContextDir != "" {
 		b.Locals = append(b.Locals, "context", "dockerfile")
 	}
-	for _, k := range sortedNames(req.Contexts) {
+	for _, k := range slices.Sorted(maps.Keys(req.Contexts)) {
 		v := req.Contexts[k]
 		if !strings.Contains(v, "://") && !strings.HasPrefix(v, "target:") {
 			b.Args["context:"+k] = "local:" + k // a directory, as buildx passes it
@@ -81,13 +82,4 @@ func provenanceBuild(pr *solver.Result, layers []v1.Descriptor, vcs map[string]s
 func platformOf(r *solver.Result) *v1.Platform {
 	c := r.Image.Config
 	return &v1.Platform{OS: c.OS, Architecture: c.Architecture, Variant: c.Variant}
-}
-
-func sortedNames(m map[string]string) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

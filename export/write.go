@@ -241,7 +241,7 @@ type writer struct {
 	o         *options
 	rep       Report
 	committed bool
-	image     v1.Descriptor // with attestations: the image manifest the index holds
+	index     v1.IndexManifest // a multi-platform result's index, as committed
 }
 
 // multi reports a multi-platform result.
