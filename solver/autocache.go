@@ -5,6 +5,7 @@ import (
 	"os"
 	"path"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/kiln-build/kiln/image"
@@ -142,14 +143,7 @@ func (s *stage) autoInit(cmds []instructions.Command, excluded []string) {
 	a.reads = reads
 }
 
-func planned(p *plan.Plan, ps *plan.Stage) bool {
-	for _, st := range p.Order {
-		if st == ps {
-			return true
-		}
-	}
-	return false
-}
+func planned(p *plan.Plan, ps *plan.Stage) bool { return slices.Contains(p.Order, ps) }
 
 // rootUser reports a USER value that runs as root.
 func rootUser(spec string) bool {
@@ -269,13 +263,20 @@ func (s *stage) autoWrites(c instructions.Command) error {
 		}
 		return path.Clean(p)
 	}
+	var text []string // a RUN's command text, found once (a #! heredoc writes its script)
+	if r, ok := c.(*instructions.RunCommand); ok {
+		if args, _, err := s.runArgs(r); err == nil {
+			text = runText(r, args)
+		}
+	}
+	env := s.keyEnv()
 	var re *autoRestart
 	for _, ap := range a.active {
 		var why string
 		switch c := c.(type) {
 		case *instructions.RunCommand:
-			if args, _, err := s.runArgs(c); err == nil {
-				why = namesPath(s.keyEnv(), runText(c, args), ap.kind, ap.path)
+			if text != nil {
+				why = namesPath(env, text, ap.kind, ap.path)
 			}
 		case *instructions.CopyCommand:
 			if d := abs(c.DestPath); within(d, ap.path) || within(ap.path, d) {

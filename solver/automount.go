@@ -124,11 +124,11 @@ func (ad *autoDirs) fromRemote(ctx context.Context, r *cache.Remote, ids []strin
 }
 
 // prepare makes the dir of id ready for a RUN that mounts it: created if
-// missing (owned by uid, with a new epoch), and with the content a
+// missing (owned by root, with a new epoch), and with the content a
 // --cache-from cache has for it merged in. It returns the dir and the
 // epoch.
-func (ad *autoDirs) prepare(ctx context.Context, id string, uid int) (string, string, error) {
-	if err := ad.create(ctx, id, uid); err != nil {
+func (ad *autoDirs) prepare(ctx context.Context, id string) (string, string, error) {
+	if err := ad.create(ctx, id); err != nil {
 		return "", "", err
 	}
 	for _, r := range ad.remotes {
@@ -143,7 +143,7 @@ func (ad *autoDirs) prepare(ctx context.Context, id string, uid int) (string, st
 }
 
 // create makes the dir of id, with its epoch, unless it exists.
-func (ad *autoDirs) create(ctx context.Context, id string, uid int) error {
+func (ad *autoDirs) create(ctx context.Context, id string) error {
 	dir := ad.dir(id)
 	if _, err := os.Stat(dir + ".epoch"); err == nil {
 		return nil
@@ -166,7 +166,7 @@ func (ad *autoDirs) create(ctx context.Context, id string, uid int) error {
 	if err := os.Mkdir(dir, 0o755); err != nil {
 		return err
 	}
-	if err := os.Chown(dir, uid, uid); err != nil && os.Geteuid() == 0 {
+	if err := os.Chown(dir, 0, 0); err != nil && os.Geteuid() == 0 { // stages with caches run as root
 		return err
 	}
 	os.Remove(dir + ".restored")
@@ -178,7 +178,7 @@ func (ad *autoDirs) create(ctx context.Context, id string, uid int) error {
 // the dir is kept.
 func (ad *autoDirs) restore(ctx context.Context, id string, r *cache.Remote, m cache.Mount) error {
 	_, err, _ := ad.restores.Do(id+"@"+m.Blob.Digest.String(), func() (any, error) {
-		if err := ad.create(ctx, id, 0); err != nil {
+		if err := ad.create(ctx, id); err != nil {
 			return nil, err
 		}
 		dir := ad.dir(id)
@@ -273,7 +273,7 @@ func (s *stage) autoMounts(ctx context.Context, root string, aps []autoPath, rms
 			continue
 		}
 		id := ap.kind.name + "/0"
-		dir, epoch, err := s.layers.auto.prepare(ctx, id, 0)
+		dir, epoch, err := s.layers.auto.prepare(ctx, id)
 		if err != nil {
 			return nil, nil, fmt.Errorf("auto cache %s: %w", ap.path, err)
 		}
@@ -313,14 +313,6 @@ func mountable(root, p string, rms []runMount) bool {
 	}
 	ents, err := os.ReadDir(full)
 	return err == nil && len(ents) == 0
-}
-
-// AutoCache is an automatic toolchain cache a build used, as a mode=max
-// --cache-to exports it.
-type AutoCache struct {
-	ID string // kind/uid: go-build/0, go-mod/0
-	// Trim: a bounded export may take the newest files only.
-	Trim bool
 }
 
 // ExportAutoCaches gives the content of the automatic caches the build
