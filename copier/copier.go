@@ -73,6 +73,12 @@ type Options struct {
 	// Unpack, if set, extracts the archives among the matched files
 	// instead of copying them (ADD).
 	Unpack Unpacker
+	// Below, if set, is a read-only view of the tree the destination root
+	// lies over: the root is then a step's upper dir, empty or holding only
+	// what earlier Copy calls of the step wrote, and Copy writes into it
+	// what the merged tree would gain, without a merged mount (see
+	// destFS). Not with Unpack.
+	Below string
 }
 
 // Unpacker extracts archives for ADD: Copy asks it about every matched
@@ -96,6 +102,9 @@ type Unpacker interface {
 // else it becomes the file dest. Symlinks named as sources are followed,
 // confined to Root; symlinks in copied trees are copied as symlinks.
 func Copy(ctx context.Context, src Source, srcs []string, destRoot, dest string, opts Options) error {
+	if opts.Below != "" && opts.Unpack != nil {
+		return errors.New("copier: Options.Below does not go with Unpack")
+	}
 	c, err := newCopier(src, destRoot, opts)
 	if err != nil {
 		return err
@@ -179,7 +188,7 @@ func (c *copier) checkMultiple(items []item, archives []bool, dest string) error
 // copier holds the state of one Copy call.
 type copier struct {
 	src      sourceFS
-	dst      destFS
+	dst      *destFS
 	opts     Options
 	excludes *patternmatcher.PatternMatcher // nil without --exclude
 	links    map[inodeKey]string            // source inode → first copy
@@ -189,7 +198,7 @@ type copier struct {
 func newCopier(src Source, destRoot string, opts Options) (*copier, error) {
 	c := &copier{
 		src:   sourceFS{Source: src},
-		dst:   destFS{root: destRoot, owner: opts.Chown, chmod: opts.Chmod},
+		dst:   newDestFS(destRoot, opts),
 		opts:  opts,
 		links: map[inodeKey]string{},
 		sem:   make(chan struct{}, copyWorkers),

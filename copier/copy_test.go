@@ -111,26 +111,76 @@ func TestCopy(t *testing.T) {
 			want: tree{"d/": "", "d/a.txt": "A"}},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			srcRoot, destRoot := t.TempDir(), t.TempDir()
-			build(t, srcRoot, contextTree)
-			build(t, destRoot, tt.existing)
-			err := Copy(context.Background(), Source{Root: srcRoot}, tt.srcs, destRoot, tt.dest, Options{})
-			if tt.wantErr != nil {
-				if !errors.Is(err, tt.wantErr) {
-					t.Fatalf("err = %v, want %v", err, tt.wantErr)
-				}
-				if !strings.Contains(err.Error(), tt.errText) {
-					t.Fatalf("err = %q, want it to contain %q", err, tt.errText)
-				}
-				return
+		// each case twice: into the tree itself, and into an empty upper dir
+		// over the tree (Options.Below), judged by the union of both
+		for _, upper := range []bool{false, true} {
+			name := tt.name
+			if upper {
+				name += " (upper dir)"
 			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			diffTrees(t, snapshot(t, destRoot), tt.want)
-		})
+			t.Run(name, func(t *testing.T) {
+				srcRoot, destRoot := t.TempDir(), t.TempDir()
+				build(t, srcRoot, contextTree)
+				var opts Options
+				if upper {
+					opts.Below = t.TempDir()
+					build(t, opts.Below, tt.existing)
+				} else {
+					build(t, destRoot, tt.existing)
+				}
+				err := Copy(context.Background(), Source{Root: srcRoot}, tt.srcs, destRoot, tt.dest, opts)
+				checkCopy(t, err, tt.wantErr, tt.errText)
+				if err != nil {
+					return
+				}
+				got := snapshot(t, destRoot)
+				if upper {
+					got = union(snapshot(t, opts.Below), got)
+				}
+				diffTrees(t, got, tt.want)
+			})
+		}
 	}
+}
+
+// checkCopy fails t unless err is nil and wantErr too, or err is wantErr
+// with errText in its message.
+func checkCopy(t *testing.T, err, wantErr error, errText string) {
+	t.Helper()
+	switch {
+	case wantErr == nil && err != nil:
+		t.Fatal(err)
+	case wantErr == nil:
+	case !errors.Is(err, wantErr):
+		t.Fatalf("err = %v, want %v", err, wantErr)
+	case !strings.Contains(err.Error(), errText):
+		t.Fatalf("err = %q, want it to contain %q", err, errText)
+	}
+}
+
+// union is what overlayfs shows of upper over below (upper has no
+// whiteouts): an entry of upper replaces below's, and everything below it
+// unless both are directories.
+func union(below, upper tree) tree {
+	out := tree{}
+	for p, c := range below {
+		out[p] = c
+	}
+	for p := range upper {
+		dir := strings.TrimSuffix(p, "/")
+		if _, ok := below[dir+"/"]; ok && strings.HasSuffix(p, "/") {
+			continue // merged
+		}
+		for q := range below {
+			if q == dir || q == dir+"/" || strings.HasPrefix(q, dir+"/") {
+				delete(out, q)
+			}
+		}
+	}
+	for p, c := range upper {
+		out[p] = c
+	}
+	return out
 }
 
 // prefixed returns files with every path under dir (a "dir/" prefix), plus dir itself.

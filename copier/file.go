@@ -14,6 +14,9 @@ func (c *copier) copyNonDir(src, target string, fi os.FileInfo) error {
 	// create first, clear the way only when something is there: a lookup of
 	// a missing name through overlayfs visits every lower layer, and most
 	// targets are new (a quarter of a 10,000-file COPY's CPU was these)
+	if err := c.dst.beforeCreate(target); err != nil {
+		return err
+	}
 	err := c.createNonDir(src, target, fi)
 	if errors.Is(err, fs.ErrExist) {
 		if err := removeNonDir(target); err != nil {

@@ -203,3 +203,55 @@ func TestCopySocket(t *testing.T) {
 		}
 	}
 }
+
+// TestCopyUpperCopiesUp: with Options.Below, the directories a COPY writes
+// in that only the view below has are made in the upper dir as overlayfs
+// copies them up (owner, mode, xattrs and times; a directory that gains an
+// entry gets a new mtime), and nothing else of below lands in it.
+func TestCopyUpperCopiesUp(t *testing.T) {
+	requireRoot(t)
+	srcRoot, upper, below := t.TempDir(), t.TempDir(), t.TempDir()
+	build(t, srcRoot, tree{"a.txt": "A"})
+	build(t, below, tree{"usr/local/bin/old": "O", "usr/share/doc/": "", "etc/passwd": "root:x:0:0::/:/bin/sh\n"})
+	old := time.Date(2001, 2, 3, 4, 5, 6, 0, time.UTC)
+	for _, p := range []string{"usr/local/bin", "usr/local", "usr"} {
+		full := filepath.Join(below, p)
+		if err := os.Lchown(full, 7, 8); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(full, 0o750|os.ModeSetgid); err != nil {
+			t.Fatal(err)
+		}
+		if err := unix.Lsetxattr(full, "user.kiln", []byte(p), 0); err != nil {
+			t.Skipf("no user xattrs here: %v", err)
+		}
+		if err := os.Chtimes(full, old, old); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before := time.Now().Add(-time.Second)
+	if err := Copy(context.Background(), Source{Root: srcRoot}, []string{"a.txt"}, upper, "/usr/local/bin/", Options{Below: below}); err != nil {
+		t.Fatal(err)
+	}
+	diffTrees(t, snapshot(t, upper), tree{"usr/": "", "usr/local/": "", "usr/local/bin/": "", "usr/local/bin/a.txt": "A"})
+	for _, p := range []string{"usr", "usr/local", "usr/local/bin"} {
+		fi := stat(t, upper, p)
+		if got := ids(t, upper, p); got != (Owner{7, 8}) {
+			t.Errorf("%s owner = %v, want 7:8", p, got)
+		}
+		if fi.Mode() != os.ModeDir|os.ModeSetgid|0o750 {
+			t.Errorf("%s mode = %v, want dgrwxr-x---", p, fi.Mode())
+		}
+		buf := make([]byte, 64)
+		if n, err := unix.Lgetxattr(filepath.Join(upper, p), "user.kiln", buf); err != nil || string(buf[:n]) != p {
+			t.Errorf("%s xattr user.kiln = %q, %v; want %q", p, buf[:max(n, 0)], err, p)
+		}
+		if p == "usr/local/bin" {
+			if fi.ModTime().Before(before) {
+				t.Errorf("%s mtime = %v, want now: it gained a.txt", p, fi.ModTime())
+			}
+		} else if !fi.ModTime().Equal(old) {
+			t.Errorf("%s mtime = %v, want %v as below", p, fi.ModTime(), old)
+		}
+	}
+}

@@ -2,9 +2,7 @@ package copier
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
@@ -26,8 +24,8 @@ func (c *copier) copyItem(ctx context.Context, it item, dest string, destIsDir b
 	if _, err := c.dst.mkdirAll(ensure); err != nil {
 		return err
 	}
-	dfi, err := os.Stat(target)
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+	dfi, err := c.dst.stat(target)
+	if err != nil {
 		return fmt.Errorf("stat destination: %w", err)
 	}
 	if !it.fi.IsDir() {
@@ -37,12 +35,13 @@ func (c *copier) copyItem(ctx context.Context, it item, dest string, destIsDir b
 		w := &walk{c: c, base: it.real, in: it.include}
 		return w.entry(ctx, "", target, it.fi)
 	}
-	if dfi == nil {
+	if dfi != nil && !dfi.IsDir() {
+		return fmt.Errorf("%w: %s", ErrNotDir, c.dst.inRoot(target))
+	}
+	if dfi == nil || c.dst.below != "" { // (with below: copied up if only below has it)
 		if err := c.dst.mkdirHost(target); err != nil {
 			return err
 		}
-	} else if !dfi.IsDir() {
-		return fmt.Errorf("%w: %s", ErrNotDir, c.dst.inRoot(target))
 	}
 	w := &walk{c: c, base: it.real, in: it.include, files: newFileJobs(c.sem)}
 	err = w.children(ctx, "", target)
@@ -182,7 +181,7 @@ func (w *walk) createPending() error {
 		if p.created {
 			continue
 		}
-		if err := ensureDir(p.target, p.fi); err != nil {
+		if err := w.c.dst.ensureDir(p.target, p.fi); err != nil {
 			return err
 		}
 		p.created = true
@@ -190,18 +189,3 @@ func (w *walk) createPending() error {
 	return nil
 }
 
-// ensureDir makes target a directory: an existing one is kept (merged),
-// anything else in the way is an error, as in BuildKit.
-func ensureDir(target string, fi os.FileInfo) error {
-	st, err := os.Lstat(target)
-	if err == nil {
-		if !st.IsDir() {
-			return fmt.Errorf("%w: %s", ErrNotDir, target)
-		}
-		return nil
-	}
-	if !errors.Is(err, fs.ErrNotExist) {
-		return err
-	}
-	return os.Mkdir(target, fi.Mode().Perm()|0o700)
-}

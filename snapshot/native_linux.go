@@ -109,7 +109,14 @@ func (n *native) merge(ctx context.Context, prefix string, lowers []string) (*na
 	return a, nil
 }
 
+// PrepareUpper is Prepare: a native snapshot has no upper dir.
+func (n *native) PrepareUpper(ctx context.Context, lowers []string) (Active, error) {
+	return n.Prepare(ctx, lowers)
+}
+
 func (a *nativeActive) Root() string { return a.root }
+
+func (a *nativeActive) Below() string { return "" }
 
 func (a *nativeActive) Release() error { return os.RemoveAll(a.dir) }
 

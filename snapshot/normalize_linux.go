@@ -47,13 +47,8 @@ func normalizeDir(upper, rel string, lowers []string) (bool, error) {
 	lowerFI, lowerLayers := lookupLower(lowers, rel)
 	opaque := isOpaque(abs)
 	if opaque {
-		for _, name := range archive.OpaqueXattrs {
-			if !hasXattr(abs, name) {
-				continue // (and trusted.* may not even be readable, rootless)
-			}
-			if err := unix.Lremovexattr(abs, name); err != nil {
-				return false, err
-			}
+		if err := clearOpaque(abs); err != nil {
+			return false, err
 		}
 		if lowerFI != nil && lowerFI.IsDir() {
 			if err := whiteoutHidden(abs, rel, lowerLayers); err != nil {
@@ -61,6 +56,12 @@ func normalizeDir(upper, rel string, lowers []string) (bool, error) {
 			}
 			removed = true // whiteouts were added: times are put back all the same
 		}
+	}
+	if lowerFI == nil || !lowerFI.IsDir() {
+		// new in this step: nothing below was copied up or hides a lower
+		// entry, so only opaque markers (of directories renamed in from a
+		// merged one) are left to drop; no lower lookups for each file
+		return false, dropOpaque(abs)
 	}
 	ents, err := os.ReadDir(abs)
 	if err != nil {
@@ -98,6 +99,41 @@ func normalizeDir(upper, rel string, lowers []string) (bool, error) {
 		return false, nil
 	}
 	return sameDir(self, lowerFI), nil
+}
+
+// dropOpaque removes the opaque markers of the directories below abs, a
+// directory the lower layers do not have.
+func dropOpaque(abs string) error {
+	ents, err := os.ReadDir(abs)
+	if err != nil {
+		return err
+	}
+	for _, e := range ents {
+		if !e.IsDir() {
+			continue
+		}
+		child := filepath.Join(abs, e.Name())
+		if err := clearOpaque(child); err != nil {
+			return err
+		}
+		if err := dropOpaque(child); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// clearOpaque removes p's opaque markers.
+func clearOpaque(p string) error {
+	for _, name := range archive.OpaqueXattrs {
+		if !hasXattr(p, name) {
+			continue // (and trusted.* may not even be readable, rootless)
+		}
+		if err := unix.Lremovexattr(p, name); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // unchangedCopyUp drops a file or symlink that overlay copied up without a

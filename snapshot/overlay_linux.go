@@ -24,6 +24,7 @@ type overlayActive struct {
 	root    string
 	mu      sync.Mutex
 	mounted bool
+	below   Active // PrepareUpper's view of the lowers
 }
 
 // Prepare mounts lowers (top first) under a fresh upper dir.
@@ -56,6 +57,27 @@ func (o *overlay) Prepare(ctx context.Context, lowers []string) (Active, error) 
 		return nil, err
 	}
 	a.mounted = true
+	return a, nil
+}
+
+// PrepareUpper makes a fresh upper dir and a read-only view of lowers to
+// write it against; the upper dir is never mounted.
+func (o *overlay) PrepareUpper(ctx context.Context, lowers []string) (Active, error) {
+	v, err := o.View(ctx, lowers)
+	if err != nil {
+		return nil, err
+	}
+	dir, err := o.tempDir("snap-")
+	if err != nil {
+		v.Release()
+		return nil, fmt.Errorf("snapshot: %w", err)
+	}
+	a := &overlayActive{c: o.committed, dir: dir, upper: filepath.Join(dir, "upper"), lowers: lowers, below: v}
+	a.root = a.upper
+	if err := os.Mkdir(a.upper, 0o755); err != nil {
+		a.Release()
+		return nil, fmt.Errorf("snapshot: %w", err)
+	}
 	return a, nil
 }
 
@@ -96,6 +118,13 @@ func (o *overlay) View(ctx context.Context, lowers []string) (Active, error) {
 
 func (a *overlayActive) Root() string { return a.root }
 
+func (a *overlayActive) Below() string {
+	if a.below == nil {
+		return ""
+	}
+	return a.below.Root()
+}
+
 func (a *overlayActive) unmount() error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -128,6 +157,11 @@ func (a *overlayActive) Commit(ctx context.Context, id string) error {
 func (a *overlayActive) Release() error {
 	if err := a.unmount(); err != nil {
 		return err
+	}
+	if a.below != nil {
+		if err := a.below.Release(); err != nil {
+			return err
+		}
 	}
 	return os.RemoveAll(a.dir)
 }

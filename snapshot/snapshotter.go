@@ -19,6 +19,14 @@ import (
 type Snapshotter interface {
 	// Prepare returns a writable merged view of lowers (top first).
 	Prepare(ctx context.Context, lowers []string) (Active, error)
+	// PrepareUpper is Prepare for a writer that resolves paths itself
+	// (copier.Options.Below) and only adds entries: Root is the new
+	// snapshot's upper dir, empty, and Below a read-only merged view of
+	// lowers, so nothing is written through a merged mount (each new name
+	// there is looked up in every lower layer). What is written under Root
+	// lies over Below as it would in Prepare's merged view. A snapshotter
+	// without upper dirs returns what Prepare does (Below is "").
+	PrepareUpper(ctx context.Context, lowers []string) (Active, error)
 	// View returns a read-only merged view of lowers (top first).
 	View(ctx context.Context, lowers []string) (Active, error)
 	// Extract applies an uncompressed OCI layer tar as the snapshot id,
@@ -38,8 +46,11 @@ type Snapshotter interface {
 
 // Active is a prepared or viewed snapshot in use.
 type Active interface {
-	// Root is the merged tree.
+	// Root is the merged tree (of PrepareUpper: the upper dir).
 	Root() string
+	// Below is the read-only view Root lies over, for PrepareUpper on a
+	// snapshotter with upper dirs; else "".
+	Below() string
 	// Commit turns the changes made under Root into the committed snapshot
 	// id (for a Prepare; a View has nothing to commit). When id exists
 	// already (another build made it first) the existing one is kept.

@@ -1,6 +1,7 @@
 package solver
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -80,16 +81,22 @@ func (s *stage) copy(ctx context.Context, j copyJob) error {
 	if err != nil {
 		return s.errorf(j.loc, "%s failed: %w", j.name, err)
 	}
-	err = s.layerStep(ctx, key, func(root string) error {
+	step := func(root, below string) error {
 		src, release, err := s.copySource(ctx, j)
 		if err != nil {
 			return err
 		}
 		defer release()
-		return s.withCopySlot(ctx, root, j.chown, &opts, func() error {
+		opts.Below = below
+		return s.withCopySlot(ctx, cmp.Or(below, root), j.chown, &opts, func() error {
 			return s.copyInto(ctx, j, src, root, dest, opts)
 		})
-	})
+	}
+	if j.add { // (ADD extracts archives, which needs the merged tree)
+		err = s.layerStep(ctx, key, func(root string) error { return step(root, "") })
+	} else {
+		err = s.layerStepUpper(ctx, key, step)
+	}
 	if err != nil {
 		return s.errorf(j.loc, "%s failed: %w", j.name, err)
 	}
@@ -106,7 +113,7 @@ func (s *stage) copy(ctx context.Context, j copyJob) error {
 }
 
 // withCopySlot runs copy with a job slot held and opts.Chown resolved
-// against the step's root (--chown names users of the image being built).
+// against the step's tree (--chown names users of the image being built).
 func (s *stage) withCopySlot(ctx context.Context, root, chown string, opts *copier.Options, copy func() error) error {
 	done, err := s.sched.acquire(ctx)
 	if err != nil {

@@ -145,14 +145,19 @@ func (ls *layerStore) stepMounts(key string) []string {
 
 // make runs fn on a fresh snapshot over lowers (top first) and commits the
 // change as the layer of step key; *mounts (if given) are the automatic
-// caches fn used, for the step's record.
-func (ls *layerStore) make(ctx context.Context, key string, lowers []string, fn func(root string) error, mounts *map[string]string) (image.Layer, error) {
-	a, err := ls.snaps.Prepare(ctx, lowers)
+// caches fn used, for the step's record. With upper, the snapshot comes
+// from PrepareUpper and fn gets its Below too (see stepFunc).
+func (ls *layerStore) make(ctx context.Context, key string, lowers []string, fn stepFunc, upper bool, mounts *map[string]string) (image.Layer, error) {
+	prepare := ls.snaps.Prepare
+	if upper {
+		prepare = ls.snaps.PrepareUpper
+	}
+	a, err := prepare(ctx, lowers)
 	if err != nil {
 		return image.Layer{}, err
 	}
 	defer a.Release()
-	if err := fn(a.Root()); err != nil {
+	if err := fn(a.Root(), a.Below()); err != nil {
 		return image.Layer{}, err
 	}
 	// the snapshot is complete on disk before the index names it

@@ -247,12 +247,28 @@ func (s *stage) run(ctx context.Context, c instructions.Command, step *progress.
 // running fn on a fresh snapshot over the stage's layers. It records in
 // s.cached whether the cache answered.
 func (s *stage) layerStep(ctx context.Context, key string, fn func(root string) error) error {
-	return s.layerStepMounts(ctx, key, fn, nil)
+	return s.makeLayer(ctx, key, func(root, _ string) error { return fn(root) }, false, nil)
 }
 
 // layerStepMounts is layerStep for a step that may use automatic caches:
 // fn sets *mounts to those it used (see layerStore.make).
 func (s *stage) layerStepMounts(ctx context.Context, key string, fn func(root string) error, mounts *map[string]string) error {
+	return s.makeLayer(ctx, key, func(root, _ string) error { return fn(root) }, false, mounts)
+}
+
+// layerStepUpper is layerStep for a step that writes the snapshot's upper
+// dir itself, resolving paths through the view below it (COPY: see
+// snapshot.Snapshotter.PrepareUpper).
+func (s *stage) layerStepUpper(ctx context.Context, key string, fn stepFunc) error {
+	return s.makeLayer(ctx, key, fn, true, nil)
+}
+
+// stepFunc makes a step's change under root; below is "" when root is the
+// merged tree, else the read-only view of the lower layers that root, the
+// step's upper dir, lies over.
+type stepFunc func(root, below string) error
+
+func (s *stage) makeLayer(ctx context.Context, key string, fn stepFunc, upper bool, mounts *map[string]string) error {
 	s.cached = false
 	if !s.noCache() {
 		if l, ok := s.layers.lookup(ctx, key); ok {
@@ -271,7 +287,7 @@ func (s *stage) layerStepMounts(ctx context.Context, key string, fn func(root st
 	ran := false
 	v, err, _ := s.layers.steps.Do(key, func() (any, error) {
 		ran = true
-		return s.layers.make(ctx, key, lowers, fn, mounts)
+		return s.layers.make(ctx, key, lowers, fn, upper, mounts)
 	})
 	if err != nil {
 		return err

@@ -30,6 +30,7 @@ func Run(t *testing.T, open func(t *testing.T) snapshot.Snapshotter) {
 		{"HardLinkToLower", testHardLinkToLower},
 		{"DirectoryReplaced", testDirectoryReplaced},
 		{"NormalizedLikeBuildKit", testNormalized},
+		{"PrepareUpper", testPrepareUpper},
 		{"ViewStacks", testViewStacks},
 		{"ViewIsReadOnly", testViewIsReadOnly},
 		{"FirstCommitWins", testFirstCommitWins},
@@ -169,6 +170,29 @@ func testChangesOverParent(t *testing.T, sn snapshot.Snapshotter) {
 	})
 	expectTree(t, "step", sn.Path("step"), map[string]string{
 		"etc": "d", "etc/a": "w", "etc/b": "f:B", "new": "d", "new/n": "f:n", "dir": "w", "link": "l:etc/b"})
+}
+
+// testPrepareUpper: a writer of PrepareUpper's Root sees the lowers in
+// Below (or, without upper dirs, in Root itself), and what it adds to Root
+// is the committed change.
+func testPrepareUpper(t *testing.T, sn snapshot.Snapshotter) {
+	base(t, sn)
+	a, err := sn.PrepareUpper(ctx, paths(sn, []string{"base"}))
+	must(t, err)
+	defer a.Release()
+	view := a.Below()
+	if view == "" {
+		view = a.Root()
+	} else {
+		expectTree(t, "upper dir", a.Root(), map[string]string{})
+	}
+	if b, err := os.ReadFile(filepath.Join(view, "etc/a")); err != nil || string(b) != "a" {
+		t.Fatalf("etc/a below = %q, %v", b, err)
+	}
+	write(t, a.Root(), "new/n", "n")
+	must(t, a.Commit(ctx, "step"))
+	must(t, a.Release())
+	expectTree(t, "step", sn.Path("step"), map[string]string{"new": "d", "new/n": "f:n"})
 }
 
 func testNoChangeIsEmpty(t *testing.T, sn snapshot.Snapshotter) {
