@@ -188,4 +188,3 @@ func (w *walk) createPending() error {
 	}
 	return nil
 }
-
