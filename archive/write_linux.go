@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/kiln-build/kiln/internal/rawfile"
 	"golang.org/x/sys/unix"
 )
 
@@ -128,12 +129,16 @@ func (lw *layerWriter) hardlink(hdr *tar.Header, st *unix.Stat_t) {
 }
 
 func (lw *layerWriter) copyFile(p string, size int64) error {
-	f, err := os.OpenFile(p, os.O_RDONLY|unix.O_NOFOLLOW, 0)
+	f, err := rawfile.Open(p, unix.O_NOFOLLOW)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	if _, err := io.CopyN(lw.tw, ctxReader{ctx: lw.ctx, r: f}, size); err != nil {
+	n, err := rawfile.CopyBuffer(lw.tw, io.LimitReader(ctxReader{ctx: lw.ctx, r: f}, size))
+	if err == nil && n < size {
+		err = io.ErrUnexpectedEOF // (as io.CopyN)
+	}
+	if err != nil {
 		return fmt.Errorf("copying %s: %w", p, err)
 	}
 	return nil

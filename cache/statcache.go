@@ -6,12 +6,12 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
 	"os"
 	"sort"
 	"strings"
 	"sync"
 
+	"github.com/kiln-build/kiln/internal/rawfile"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -154,13 +154,13 @@ func (sc *StatCache) putSorted(tx *bolt.Tx, keys []string) error {
 }
 
 func hashPath(abs string) (string, error) {
-	f, err := os.Open(abs)
+	f, err := rawfile.Open(abs, 0)
 	if err != nil {
 		return "", fmt.Errorf("cache: %w", err)
 	}
 	defer f.Close()
 	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
+	if _, err := f.WriteTo(h); err != nil {
 		return "", fmt.Errorf("cache: %w", err)
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil

@@ -5,10 +5,11 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"io"
 	"os"
 	"path"
 	"syscall"
+
+	"github.com/kiln-build/kiln/internal/rawfile"
 )
 
 // FileDigest returns the content digest of a regular file; a caller can
@@ -140,13 +141,13 @@ func (c *copier) record(lines *sumLines, rel, abs string, fi os.FileInfo) error 
 }
 
 func hashFile(abs string, _ os.FileInfo) (string, error) {
-	f, err := os.Open(abs)
+	f, err := rawfile.Open(abs, 0)
 	if err != nil {
 		return "", err
 	}
 	defer f.Close()
 	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
+	if _, err := f.WriteTo(h); err != nil {
 		return "", err
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil

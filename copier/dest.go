@@ -256,18 +256,18 @@ func (d *destFS) copyUp(p string, fi os.FileInfo) error {
 	if err := os.Mkdir(p, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
 		return err
 	}
-	if err := setTimes(filepath.Dir(p), parent); err != nil {
+	if err := setTimes(nil, filepath.Dir(p), parent); err != nil {
 		return err
 	}
 	uid, gid := ownerOf(fi)
-	if err := lchown(p, uid, gid); err != nil {
+	if err := lchown(nil, p, uid, gid); err != nil {
 		return err
 	}
 	if err := os.Chmod(p, fi.Mode()&(os.ModePerm|os.ModeSetuid|os.ModeSetgid|os.ModeSticky)); err != nil {
 		return err
 	}
 	copyXattrs(d.belowPath(p), p)
-	if err := setTimes(p, fi); err != nil {
+	if err := setTimes(nil, p, fi); err != nil {
 		return err
 	}
 	d.made(p, true)
@@ -289,7 +289,7 @@ func (d *destFS) mkdir(p string) error {
 		return err
 	}
 	if d.owner != nil {
-		return lchown(p, d.owner.UID, d.owner.GID)
+		return lchown(nil, p, d.owner.UID, d.owner.GID)
 	}
 	return nil
 }

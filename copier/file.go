@@ -3,9 +3,10 @@ package copier
 import (
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
+
+	"github.com/kiln-build/kiln/internal/rawfile"
 )
 
 // copyNonDir copies a regular file, symlink or special file to target,
@@ -17,51 +18,55 @@ func (c *copier) copyNonDir(src, target string, fi os.FileInfo) error {
 	if err := c.dst.beforeCreate(target); err != nil {
 		return err
 	}
-	err := c.createNonDir(src, target, fi)
+	f, err := c.createNonDir(src, target, fi)
 	if errors.Is(err, fs.ErrExist) {
 		if err := removeNonDir(target); err != nil {
 			return err
 		}
-		err = c.createNonDir(src, target, fi)
+		f, err = c.createNonDir(src, target, fi)
 	}
 	if err != nil {
 		return err
 	}
-	return c.applyMeta(src, target, fi)
+	if f == nil {
+		return c.applyMeta(src, target, nil, fi)
+	}
+	err = c.applyMeta(src, target, f, fi)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // createNonDir creates target, a copy of the non-directory src; an error
-// matching fs.ErrExist when target exists.
-func (c *copier) createNonDir(src, target string, fi os.FileInfo) error {
+// matching fs.ErrExist when target exists. A new regular file is returned
+// open, for applyMeta.
+func (c *copier) createNonDir(src, target string, fi os.FileInfo) (*rawfile.File, error) {
 	switch mode := fi.Mode(); {
 	case mode.IsRegular():
 		if first, ok := c.linkSource(fi, target); ok {
 			if err := os.Link(first, target); err != nil {
-				return fmt.Errorf("creating hard link: %w", err)
+				return nil, fmt.Errorf("creating hard link: %w", err)
 			}
-			return nil
+			return nil, nil
 		}
-		if err := copyFileContent(src, target); err != nil {
-			return err
-		}
+		return copyFileContent(src, target)
 	case mode&os.ModeSocket != 0 && c.src.SocketsAsFiles:
-		if err := createEmpty(target); err != nil {
-			return err
-		}
+		return rawfile.Create(target, 0o600)
 	case mode&os.ModeSymlink != 0:
 		link, err := os.Readlink(src)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if err := os.Symlink(link, target); err != nil {
-			return err
+			return nil, err
 		}
 	default:
 		if err := mknod(target, fi); err != nil {
-			return fmt.Errorf("creating %s: %w", target, err)
+			return nil, fmt.Errorf("creating %s: %w", target, err)
 		}
 	}
-	return nil
+	return nil, nil
 }
 
 // linkSource returns the copy of an earlier hard link to the same inode,
@@ -93,36 +98,29 @@ func removeNonDir(target string) error {
 	return os.Remove(target)
 }
 
-// copyFileContent copies the bytes of src into the new file target.
-func copyFileContent(src, target string) error {
-	in, err := os.Open(src)
+// copyFileContent copies the bytes of src into the new file target, and
+// returns it open.
+func copyFileContent(src, target string) (*rawfile.File, error) {
+	in, err := rawfile.Open(src, 0)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer in.Close()
-	out, err := os.OpenFile(target, os.O_WRONLY|os.O_CREATE|os.O_EXCL|oNoFollow, 0o600)
+	out, err := rawfile.Create(target, 0o600)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if _, err := io.Copy(out, in); err != nil {
+	if _, err := rawfile.CopyFile(out, in); err != nil {
 		out.Close()
-		return fmt.Errorf("copying %s: %w", src, err)
+		return nil, fmt.Errorf("copying %s: %w", src, err)
 	}
-	return out.Close()
+	return out, nil
 }
 
-// createEmpty creates the new empty file target.
-func createEmpty(target string) error {
-	f, err := os.OpenFile(target, os.O_WRONLY|os.O_CREATE|os.O_EXCL|oNoFollow, 0o600)
-	if err != nil {
-		return err
-	}
-	return f.Close()
-}
-
-// applyMeta sets owner, mode, times and xattrs of target from the source
-// entry, in BuildKit's order (chown before chmod, which keeps setuid bits).
-func (c *copier) applyMeta(src, target string, fi os.FileInfo) error {
+// applyMeta sets owner, mode, times and xattrs of target (through f, its
+// open descriptor, if not nil) from the source entry, in BuildKit's order
+// (chown before chmod, which keeps setuid bits).
+func (c *copier) applyMeta(src, target string, f *rawfile.File, fi os.FileInfo) error {
 	uid, gid := 0, 0
 	if c.src.KeepOwner {
 		uid, gid = ownerOf(fi)
@@ -130,7 +128,7 @@ func (c *copier) applyMeta(src, target string, fi os.FileInfo) error {
 	if c.opts.Chown != nil {
 		uid, gid = c.opts.Chown.UID, c.opts.Chown.GID
 	}
-	if err := lchown(target, uid, gid); err != nil {
+	if err := lchown(f, target, uid, gid); err != nil {
 		return err
 	}
 	if fi.Mode()&os.ModeSymlink == 0 {
@@ -138,11 +136,11 @@ func (c *copier) applyMeta(src, target string, fi os.FileInfo) error {
 		if c.opts.Chmod != nil {
 			mode = c.opts.Chmod.Apply(mode, fi.IsDir())
 		}
-		if err := os.Chmod(target, mode); err != nil {
+		if err := chmod(f, target, mode); err != nil {
 			return err
 		}
 	}
-	if err := setTimes(target, fi); err != nil {
+	if err := setTimes(f, target, fi); err != nil {
 		return err
 	}
 	if c.src.KeepOwner {

@@ -6,6 +6,7 @@ import (
 	"os"
 	"syscall"
 
+	"github.com/kiln-build/kiln/internal/rawfile"
 	"golang.org/x/sys/unix"
 )
 
@@ -33,10 +34,16 @@ func ownerOf(fi os.FileInfo) (int, int) {
 	return int(st.Uid), int(st.Gid)
 }
 
-// lchown sets the owner of p without following a symlink. Without root
-// privileges a refused change is ignored so unprivileged use still works.
-func lchown(p string, uid, gid int) error {
-	err := os.Lchown(p, uid, gid)
+// lchown sets the owner of p, or of the open file f if not nil, without
+// following a symlink. Without root privileges a refused change is ignored
+// so unprivileged use still works.
+func lchown(f *rawfile.File, p string, uid, gid int) error {
+	var err error
+	if f != nil {
+		err = f.Chown(uid, gid)
+	} else {
+		err = os.Lchown(p, uid, gid)
+	}
 	if err != nil && os.Geteuid() != 0 && errors.Is(err, syscall.EPERM) {
 		return nil
 	}
@@ -46,17 +53,38 @@ func lchown(p string, uid, gid int) error {
 	return err
 }
 
-// setTimes copies atime and mtime of fi onto p, not following symlinks.
-func setTimes(p string, fi os.FileInfo) error {
+// chmod sets the mode of p (not a symlink), or of the open file f if not
+// nil.
+func chmod(f *rawfile.File, p string, mode os.FileMode) error {
+	if f == nil {
+		return os.Chmod(p, mode)
+	}
+	m := uint32(mode.Perm())
+	if mode&os.ModeSetuid != 0 {
+		m |= unix.S_ISUID
+	}
+	if mode&os.ModeSetgid != 0 {
+		m |= unix.S_ISGID
+	}
+	if mode&os.ModeSticky != 0 {
+		m |= unix.S_ISVTX
+	}
+	return f.Chmod(m)
+}
+
+// setTimes copies atime and mtime of fi onto p, not following symlinks, or
+// onto the open file f if not nil.
+func setTimes(f *rawfile.File, p string, fi os.FileInfo) error {
 	st, ok := fi.Sys().(*syscall.Stat_t)
 	if !ok {
 		return os.Chtimes(p, fi.ModTime(), fi.ModTime())
 	}
-	ts := []unix.Timespec{
-		unix.NsecToTimespec(syscall.TimespecToNsec(st.Atim)),
-		unix.NsecToTimespec(syscall.TimespecToNsec(st.Mtim)),
+	atime := unix.NsecToTimespec(syscall.TimespecToNsec(st.Atim))
+	mtime := unix.NsecToTimespec(syscall.TimespecToNsec(st.Mtim))
+	if f != nil {
+		return f.SetTimes(atime, mtime)
 	}
-	if err := unix.UtimesNanoAt(unix.AT_FDCWD, p, ts, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+	if err := unix.UtimesNanoAt(unix.AT_FDCWD, p, []unix.Timespec{atime, mtime}, unix.AT_SYMLINK_NOFOLLOW); err != nil {
 		return &os.PathError{Op: "utimes", Path: p, Err: err}
 	}
 	return nil

@@ -5,6 +5,8 @@ package copier
 import (
 	"errors"
 	"os"
+
+	"github.com/kiln-build/kiln/internal/rawfile"
 )
 
 // oNoFollow is not available here.
@@ -17,9 +19,13 @@ func inodeOf(os.FileInfo) (inodeKey, uint64) { return inodeKey{}, 1 }
 
 func ownerOf(os.FileInfo) (int, int) { return 0, 0 }
 
-func lchown(string, int, int) error { return nil }
+func lchown(*rawfile.File, string, int, int) error { return nil }
 
-func setTimes(p string, fi os.FileInfo) error { return os.Chtimes(p, fi.ModTime(), fi.ModTime()) }
+func chmod(_ *rawfile.File, p string, mode os.FileMode) error { return os.Chmod(p, mode) }
+
+func setTimes(_ *rawfile.File, p string, fi os.FileInfo) error {
+	return os.Chtimes(p, fi.ModTime(), fi.ModTime())
+}
 
 func copyXattrs(string, string) {}
 

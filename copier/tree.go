@@ -172,7 +172,7 @@ func (w *walk) dir(ctx context.Context, rel, target string, fi os.FileInfo, incl
 	if !p.created {
 		return nil
 	}
-	return w.c.applyMeta(w.c.src.abs(path.Join(w.base, rel)), target, fi)
+	return w.c.applyMeta(w.c.src.abs(path.Join(w.base, rel)), target, nil, fi)
 }
 
 // createPending creates the directories on the current path that are not created yet.
