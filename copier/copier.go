@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path"
 	"strings"
+	"sync/atomic"
 
 	"github.com/moby/patternmatcher"
 )
@@ -79,6 +80,9 @@ type Options struct {
 	// what the merged tree would gain, without a merged mount (see
 	// destFS). Not with Unpack.
 	Below string
+	// Bytes, if set, gets the size of every regular file Copy writes (a
+	// hard link's too, as a walk of the result counts it) added.
+	Bytes *atomic.Int64
 }
 
 // Unpacker extracts archives for ADD: Copy asks it about every matched

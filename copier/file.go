@@ -28,6 +28,9 @@ func (c *copier) copyNonDir(src, target string, fi os.FileInfo) error {
 	if err != nil {
 		return err
 	}
+	if c.opts.Bytes != nil && fi.Mode().IsRegular() {
+		c.opts.Bytes.Add(fi.Size())
+	}
 	if f == nil {
 		return c.applyMeta(src, target, nil, fi)
 	}

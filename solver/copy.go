@@ -9,6 +9,7 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 
 	"github.com/kiln-build/kiln/cache"
 	"github.com/kiln-build/kiln/copier"
@@ -81,19 +82,24 @@ func (s *stage) copy(ctx context.Context, j copyJob) error {
 	if err != nil {
 		return s.errorf(j.loc, "%s failed: %w", j.name, err)
 	}
-	step := func(root, below string) error {
+	step := func(root, below string) (int64, error) {
 		src, release, err := s.copySource(ctx, j)
 		if err != nil {
-			return err
+			return 0, err
 		}
 		defer release()
-		opts.Below = below
-		return s.withCopySlot(ctx, cmp.Or(below, root), j.chown, &opts, func() error {
+		var size atomic.Int64
+		opts.Below, opts.Bytes = below, &size
+		err = s.withCopySlot(ctx, cmp.Or(below, root), j.chown, &opts, func() error {
 			return s.copyInto(ctx, j, src, root, dest, opts)
 		})
+		if below == "" { // the merged tree: what it replaced is not counted
+			return -1, err
+		}
+		return size.Load(), err
 	}
 	if j.add { // (ADD extracts archives, which needs the merged tree)
-		err = s.layerStep(ctx, key, func(root string) error { return step(root, "") })
+		err = s.layerStep(ctx, key, func(root string) error { _, err := step(root, ""); return err })
 	} else {
 		err = s.layerStepUpper(ctx, key, step)
 	}

@@ -157,7 +157,8 @@ func (ls *layerStore) make(ctx context.Context, key string, lowers []string, fn 
 		return image.Layer{}, err
 	}
 	defer a.Release()
-	if err := fn(a.Root(), a.Below()); err != nil {
+	size, err := fn(a.Root(), a.Below())
+	if err != nil {
 		return image.Layer{}, err
 	}
 	// the snapshot is complete on disk before the index names it
@@ -169,7 +170,9 @@ func (ls *layerStore) make(ctx context.Context, key string, lowers []string, fn 
 	}
 	now := time.Now().UTC()
 	dir := ls.snaps.Path(key)
-	size := contentSize(dir)
+	if size < 0 {
+		size = contentSize(dir)
+	}
 	rec := cache.Record{Snapshot: key, Created: now, Bytes: size}
 	if mounts != nil && len(*mounts) > 0 {
 		rec.Mounts = *mounts

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -530,5 +531,40 @@ func TestPlatformsExpandTheirOwnCommands(t *testing.T) {
 				t.Errorf("run %d, %s: /$5 = %q", i, arch, got)
 			}
 		}
+	}
+}
+
+// TestCopyWritesTheUpperDir: with overlayfs a COPY writes its layer
+// straight into the step's upper dir: the layer holds what it copied and
+// the directories above it (copied up from the layer below), it counts
+// the bytes it wrote, and the merged tree shows both layers.
+func TestCopyWritesTheUpperDir(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("overlay mounts need root")
+	}
+	e := newEnv(t, map[string]string{
+		"Dockerfile": "FROM scratch\nCOPY bin/ /usr/local/bin/\nCOPY a.txt /usr/local/bin/\n",
+		"bin/tool":   "tool\n",
+		"a.txt":      "from context\n",
+	})
+	res, _ := e.mustBuild(solver.WithSnapshotter(snapshot.Overlay))
+	if got := file(t, res, res.Image, "usr/local/bin/tool"); got != "tool\n" {
+		t.Errorf("tool = %q", got)
+	}
+	if got := file(t, res, res.Image, "usr/local/bin/a.txt"); got != "from context\n" {
+		t.Errorf("a.txt = %q", got)
+	}
+	top := res.Image.Layers[1]
+	if top.Size != int64(len("from context\n")) {
+		t.Errorf("second COPY's size = %d, want %d", top.Size, len("from context\n"))
+	}
+	var names []string
+	filepath.WalkDir(top.Dir, func(p string, _ fs.DirEntry, _ error) error {
+		rel, _ := filepath.Rel(top.Dir, p)
+		names = append(names, rel)
+		return nil
+	})
+	if want := ". usr usr/local usr/local/bin usr/local/bin/a.txt"; strings.Join(names, " ") != want {
+		t.Errorf("second COPY's layer holds %q, want %q", names, want)
 	}
 }

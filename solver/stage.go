@@ -247,13 +247,19 @@ func (s *stage) run(ctx context.Context, c instructions.Command, step *progress.
 // running fn on a fresh snapshot over the stage's layers. It records in
 // s.cached whether the cache answered.
 func (s *stage) layerStep(ctx context.Context, key string, fn func(root string) error) error {
-	return s.makeLayer(ctx, key, func(root, _ string) error { return fn(root) }, false, nil)
+	return s.makeLayer(ctx, key, rootOnly(fn), false, nil)
 }
 
 // layerStepMounts is layerStep for a step that may use automatic caches:
 // fn sets *mounts to those it used (see layerStore.make).
 func (s *stage) layerStepMounts(ctx context.Context, key string, fn func(root string) error, mounts *map[string]string) error {
-	return s.makeLayer(ctx, key, func(root, _ string) error { return fn(root) }, false, mounts)
+	return s.makeLayer(ctx, key, rootOnly(fn), false, mounts)
+}
+
+// rootOnly is the stepFunc of a step that works on the merged tree and
+// does not count what it writes.
+func rootOnly(fn func(root string) error) stepFunc {
+	return func(root, _ string) (int64, error) { return -1, fn(root) }
 }
 
 // layerStepUpper is layerStep for a step that writes the snapshot's upper
@@ -265,8 +271,10 @@ func (s *stage) layerStepUpper(ctx context.Context, key string, fn stepFunc) err
 
 // stepFunc makes a step's change under root; below is "" when root is the
 // merged tree, else the read-only view of the lower layers that root, the
-// step's upper dir, lies over.
-type stepFunc func(root, below string) error
+// step's upper dir, lies over. It returns the bytes of the regular files
+// the change holds, or -1 when it did not count them (they are then added
+// up from the committed snapshot).
+type stepFunc func(root, below string) (int64, error)
 
 func (s *stage) makeLayer(ctx context.Context, key string, fn stepFunc, upper bool, mounts *map[string]string) error {
 	s.cached = false
