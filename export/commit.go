@@ -15,6 +15,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/kiln-build/kiln/archive"
+	"github.com/kiln-build/kiln/explain"
 	"github.com/kiln-build/kiln/image"
 	"github.com/kiln-build/kiln/store"
 	"github.com/klauspost/compress/zstd"
@@ -172,18 +173,23 @@ func writeLayerBlob(ctx context.Context, st *store.Store, l *image.Layer, comp C
 		return err
 	}
 	diff := sha256.New()
-	if err := archive.WriteLayer(ctx, io.MultiWriter(zw, diff), l.Dir, opts...); err != nil {
+	scan := explain.NewLayerScanner(ctx) // for the leak check and explain, instead of reading the blob back
+	if err := archive.WriteLayer(ctx, io.MultiWriter(zw, diff, scan), l.Dir, opts...); err != nil {
+		scan.Abort()
 		bw.Abort()
 		return fmt.Errorf("exporting layer: %w", err)
 	}
 	if err := zw.Close(); err != nil {
+		scan.Abort()
 		bw.Abort()
 		return err
 	}
 	d, size, err := bw.Commit(v1.Hash{})
 	if err != nil {
+		scan.Abort()
 		return err
 	}
+	scan.Keep(st, d)
 	l.DiffID = hashOf(diff)
 	l.Blob = v1.Descriptor{MediaType: mt, Digest: d, Size: size}
 	return nil
