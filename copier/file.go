@@ -53,7 +53,7 @@ func (c *copier) createNonDir(src, target string, fi os.FileInfo) (*rawfile.File
 			}
 			return nil, nil
 		}
-		return copyFileContent(src, target)
+		return copyFileContent(src, target, fi.Size())
 	case mode&os.ModeSocket != 0 && c.src.SocketsAsFiles:
 		return rawfile.Create(target, 0o600)
 	case mode&os.ModeSymlink != 0:
@@ -103,7 +103,7 @@ func removeNonDir(target string) error {
 
 // copyFileContent copies the bytes of src into the new file target, and
 // returns it open.
-func copyFileContent(src, target string) (*rawfile.File, error) {
+func copyFileContent(src, target string, size int64) (*rawfile.File, error) {
 	in, err := rawfile.Open(src, 0)
 	if err != nil {
 		return nil, err
@@ -113,7 +113,7 @@ func copyFileContent(src, target string) (*rawfile.File, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := rawfile.CopyFile(out, in); err != nil {
+	if _, err := rawfile.CopyFile(out, in, size); err != nil {
 		out.Close()
 		return nil, fmt.Errorf("copying %s: %w", src, err)
 	}

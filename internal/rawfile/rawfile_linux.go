@@ -20,10 +20,18 @@ func (f *File) SetTimes(atime, mtime unix.Timespec) error {
 
 // CopyFile copies the rest of src into dst: in the kernel
 // (copy_file_range) where the filesystems allow, else through a buffer.
-func CopyFile(dst, src *File) (int64, error) {
+// size is what src held when it was looked at: once that much is copied,
+// the call that would find the end is skipped, so a file that grew since is
+// cut at size, as a tar writer cuts it (one that shrank is copied to its
+// end).
+func CopyFile(dst, src *File, size int64) (int64, error) {
 	var total int64
 	for {
-		n, err := unix.CopyFileRange(src.fd, nil, dst.fd, nil, 1<<30, 0)
+		want := 1 << 30
+		if total < size {
+			want = int(min(size-total, 1<<30))
+		}
+		n, err := unix.CopyFileRange(src.fd, nil, dst.fd, nil, want, 0)
 		switch {
 		case err == unix.EINTR:
 			continue
@@ -36,6 +44,9 @@ func CopyFile(dst, src *File) (int64, error) {
 			return total, nil
 		}
 		total += int64(n)
+		if total == size && n == want {
+			return total, nil
+		}
 	}
 }
 
