@@ -222,7 +222,7 @@ func (d *destFS) beforeCreate(target string) error {
 	return nil
 }
 
-// present reports a directory known to be in root (always true without
+// present reports a directory known to be in root (always false without
 // below: there is nothing else).
 func (d *destFS) present(p string) bool {
 	if d.below == "" {
