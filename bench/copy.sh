@@ -43,6 +43,7 @@ printf 'FROM %s/busybox\nCOPY files/ /files/\n' "$REG" > "$C/copy10k/Dockerfile"
 printf 'FROM %s/busybox\nCOPY files/ /files/\n' "$REG" > "$C/copy1/Dockerfile"
 printf 'FROM %s/busybox\nRUN echo warm-up > /warm-up\n' "$REG" > "$C/warm/Dockerfile"
 mkdir -p "$C/copy1/files"; echo one > "$C/copy1/files/one.txt"
+export FSINFO; FSINFO=$(bash "$here/fsinfo.sh" "$W")
 python3 - "$C/copy10k/files" <<'PY'
 import os, sys, random
 root = sys.argv[1]; rnd = random.Random(10000)
@@ -99,7 +100,7 @@ def rows(name):
     return [l.split() for l in open(f"{w}/times/{name}") if l.strip()]
 med = lambda xs: statistics.median(xs)
 walls = {t: [float(r[0]) for r in rows(t)] for t in ["cp-a", "kiln", "kiln-1"]}
-lines = [f"COPY of 10,000 files (bench/copy.sh): {runs} rounds; load average before/after: {l0} / {l1}", "",
+lines = [f"COPY of 10,000 files (bench/copy.sh): {runs} rounds; load average before/after: {l0} / {l1}; filesystem: {os.environ.get('FSINFO', '?')}", "",
          "| what | wall median (min–max) | CPU user+sys median | written MB | ÷ cp -a (wall) |", "|---|---:|---:|---:|---:|"]
 for t in ["cp-a", "kiln", "kiln-1"]:
     rs = rows(t); wl = walls[t]

@@ -136,6 +136,7 @@ for r in $(seq 1 "$RUNS"); do
 done
 load_end=$(cut -d' ' -f1-3 /proc/loadavg)
 
+export FSINFO; FSINFO=$(bash "$here/fsinfo.sh" "$W")
 python3 - "$W" "$OUT" "$load_start" "$load_end" "$RUNS" "${DELETES:-0}" "$IMAGES" <<'PY'
 import os, statistics, sys
 w, out, l0, l1, runs, deletes, images = sys.argv[1:]
@@ -146,7 +147,7 @@ def rows(name, img):
         return None
     return [l.split() for l in open(p) if l.strip()]
 lines = [f"Base extraction (bench/extract.sh): {runs} rounds, deletes between rounds: {'yes' if deletes != '0' else 'no'}; "
-         f"load average before/after: {l0} / {l1}", "",
+         f"load average before/after: {l0} / {l1}; filesystem: {os.environ.get('FSINFO', '?')}", "",
          "| image | what | wall median (min–max) | CPU user+sys median | written MB | kiln peak RSS | ÷ tar (wall) |",
          "|---|---|---:|---:|---:|---:|---:|"]
 for img in images.split():
