@@ -139,7 +139,8 @@ for p in hyperfine time python3-matplotlib busybox-static; do dpkg -s "$p" >/dev
 
 rm -rf "$W"; mkdir -p "$W"/{json,logs,rss,ctx,tmpl,out,containers}
 cut -d' ' -f1-3 /proc/loadavg > "$W/load-start"
-case $(bash "$here/fsinfo.sh" "$W") in *WITHOUT*)
+fsinfo=$(bash "$here/fsinfo.sh" "$W")  # once: the machine description below reuses it
+case $fsinfo in *WITHOUT*)
   log "warning: $W is on ext4 without a journal: cold runs there depend on what was deleted in the"
   log "last minutes (bench/README.md, the disk); bench/scratch-fs.sh makes a journaled one" ;; esac
 log "setup: build kiln from $top"
@@ -410,7 +411,7 @@ log "machine description and report"
   echo "date: $(date -u '+%Y-%m-%d %H:%M UTC')"
   echo "cpu: $(lscpu | sed -n 's/^Model name:[[:space:]]*//p' | head -1), $(nproc) CPUs"
   echo "memory: $(free -g | awk '/^Mem:/{print $2}') GiB"
-  echo "kernel: $(uname -r); filesystem of $W: $(bash "$here/fsinfo.sh" "$W")"
+  echo "kernel: $(uname -r); filesystem of $W: $fsinfo"
   echo "os: $(. /etc/os-release; echo "$PRETTY_NAME")"
   echo "kiln: commit $(tr '\n' ' ' < "$W/kiln-commit")($(go version | awk '{print $3}'))"
   echo "docker: dockerd $($DOCKER version -f '{{.Server.Version}}') (BuildKit built in), overlay2, runc $(runc --version | awk 'NR==1{print $3}')"
