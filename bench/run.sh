@@ -2,7 +2,7 @@
 # run.sh -- kiln's side-by-side benchmark suite (issue 5 "Benchmarks", issue 4's and issue 3's
 # figures).  Not a test: CI never runs it.  One command runs everything:
 #
-#     sudo bench/run.sh            # ~35-45 min on 2 cores; writes bench/results/RESULTS.md + .png
+#     sudo bench/run.sh            # 14 min on 2 cores with RUNS=3; writes bench/results/RESULTS.md + .png
 #
 # Environment: RUNS (default 5, runs per scenario and tool), NOOP_RUNS (default 10),
 #   ONLY="cold noop ..." (subset of scenarios: cold noop edit plat2 par3 sleep2 debian1 copy10k large
