@@ -58,7 +58,7 @@ PY
 timed() { # NAME ROUND CMD...
   local name=$1 round=$2; shift 2
   local t=$W/times/$name.$round.raw ru=$W/times/$name.$round.rusage
-  sync; sync  # twice: on a loop mount the first leaves the image file dirty (README, the disk)
+  sh "$here/settle.sh"
   KILN_RUSAGE=$ru /usr/bin/time -f '%e %U %S %O' -o "$t" "$@" > "$W/times/$name.$round.log" 2>&1
   local rss=-
   [ -f "$ru" ] && rss=$(sed -n 's/.*maxrss_kb=\([0-9]*\).*/\1/p' "$ru" | sort -n | tail -1)

@@ -86,14 +86,14 @@ PY
   printf 'FROM base\nRUN true\n' > "$W/ctx/$img-oci/Dockerfile"
   log "$img: $(ls "$W/blobs/$img" | wc -l) layers, $(du -sh "$W/blobs/$img" | cut -f1) compressed"
 done
-sync; sync  # twice: on a loop mount the first leaves the image file dirty (README, the disk)
+sh "$here/settle.sh"
 
 # timed NAME ROUND IMAGE CMD...: one measurement → $W/times/NAME.IMAGE (wall user sys fs_out_kB kiln_rss_kB)
 timed() {
   local name=$1 round=$2 img=$3; shift 3
   local t=$W/times/.t ru=$W/times/.ru
   rm -f "$ru"
-  sync; sync  # twice: on a loop mount the first leaves the image file dirty (README, the disk)
+  sh "$here/settle.sh"
   KILN_RUSAGE=$ru /usr/bin/time -f '%e %U %S %O' -o "$t" "$@" > "$W/times/.log" 2>&1 ||
     { log "$name $img failed:"; tail -5 "$W/times/.log" >&2; exit 1; }
   local rss=-
@@ -126,7 +126,7 @@ run_tool() { # TOOL ROUND IMAGE
 
 for r in $(seq 1 "$RUNS"); do
   if [ -n "${DELETES:-}" ] && [ "$r" -gt 1 ]; then
-    log "round $r: deleting round $((r - 1))'s trees"; rm -rf "$W/runs/$((r - 1))"; sync; sync
+    log "round $r: deleting round $((r - 1))'s trees"; rm -rf "$W/runs/$((r - 1))"; sh "$here/settle.sh"
   fi
   order=$WHAT
   [ $((r % 2)) = 0 ] && order=$(echo "$WHAT" | tr ' ' '\n' | tac | tr '\n' ' ')

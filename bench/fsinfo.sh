@@ -6,7 +6,7 @@
 # "Where the time goes: the disk".  Prints e.g. "ext4 (journal) on /dev/loop0".
 set -euo pipefail
 dir=${1:?usage: fsinfo.sh DIR}
-src=$(findmnt -no SOURCE -T "$dir" | head -1); type=$(findmnt -no FSTYPE -T "$dir" | head -1)
+read -r src type < <(findmnt -no SOURCE,FSTYPE -T "$dir" | head -1)
 if [ "$type" = ext4 ]; then
   journal=$(cat "/sys/fs/ext4/$(basename "$src")/journal_task" 2>/dev/null || echo '?')
   case $journal in

@@ -119,7 +119,7 @@ if nk is not None:
     add("- **no-op rebuild**: kiln median %s (target: ≤ 40 ms and ≤ half the fastest anchor)%s." % (
         fmt(nk),
         "; fastest anchor %s %s → kiln is %.2f× of it" % (fastest[0], fmt(fastest[1]), nk / fastest[1]) if fastest else ""))
-comp = load("edit.compiler")
+comp = load("compiler")
 if comp:
     cm = statistics.median(comp)
     parts = []
@@ -174,29 +174,27 @@ for t, fn, log in (("kiln", runs_executed_kiln, "cachert-kiln-import.log"),
 add("")
 
 # ---- issue 13
+figs = []
+if comp:
+    cm = statistics.median(comp)
+    cold = {t: med("cold." + t) for t in TOOLS}
+    parts = ["%s %s (%.2f× the compiler)" % (TOOL_NAMES[t], fmt(m - cm), m / cm) for t, m in cold.items() if m]
+    bk = cold["buildkitd"]
+    figs.append("- **seed example cold against the compiler alone**: the same `CGO_ENABLED=0 go build` on the host "
+                "with an empty GOCACHE, run right after the builds, median %s (%s–%s); each build − compiler: %s.%s" % (
+                    fmt(cm), fmt(min(comp)), fmt(max(comp)), ", ".join(parts),
+                    " The target 0.7× buildkitd would be %s, %.2f× the compiler alone: no builder that runs "
+                    "this compile cold can get there." % (fmt(0.7 * bk), 0.7 * bk / cm) if bk else ""))
 c, f = med("cachert.kiln"), med("cachertfresh.kiln")
-cc = load("cold.compiler")
-if f or cc:
-    add("## Issue 13 figures")
-    add("")
-if cc:
-    cm = statistics.median(cc)
-    parts = ["%s %s (%.2f× the compiler)" % (TOOL_NAMES[t], fmt(med("cold." + t) - cm), med("cold." + t) / cm)
-             for t in TOOLS if med("cold." + t) is not None]
-    bk = med("cold.buildkitd")
-    add("- **seed example cold against the compiler alone**: the same `CGO_ENABLED=0 go build` on the host "
-        "with an empty GOCACHE, run between the builds, median %s (%s–%s); each build − compiler: %s.%s" % (
-            fmt(cm), fmt(min(cc)), fmt(max(cc)), ", ".join(parts),
-            " The target 0.7× buildkitd would be %s, %.2f× the compiler alone: no builder that runs "
-            "this compile cold can get there." % (fmt(0.7 * bk), 0.7 * bk / cm) if bk else ""))
 if f:
     mb = os.path.join(W, "cachertfresh-kiln-store-mb")
-    add("- **empty store + full registry-cache hit, seed example (kiln)**: median %s (target ≤ 300 ms)%s; "
-        "store after the build: %s MB (the golang base is resolved, not pulled)." % (
-            fmt(f), "; with the base present (8.) %s" % fmt(c) if c else "",
-            open(mb).read().strip() if os.path.exists(mb) else "?"))
-if f or cc:
-    add("")
+    figs.append("- **empty store + full registry-cache hit, seed example (kiln)**: median %s (target ≤ 300 ms)%s; "
+                "store after the build: %s MB (the golang base is resolved, not pulled)." % (
+                    fmt(f), "; with the base present (8.) %s" % fmt(c) if c else "",
+                    open(mb).read().strip() if os.path.exists(mb) else "?"))
+if figs:
+    for line in ["## Issue 13 figures", ""] + figs + [""]:
+        add(line)
 # tables other scripts wrote, included as they are
 for name, title in [
     ("extract.md", "Issue 13: base-layer extraction against `tar -xzf` (`bench/extract.sh`)"),

@@ -63,7 +63,7 @@ echo "|---|---|---|---|---|---|"
 for n in $SIZES; do
   rm -rf "$W/ctx" "$W/store"
   makectx "$W/ctx" "$n"
-  sync; sync  # twice: on a loop mount the first leaves the image file dirty (README, the disk)
+  sh "$here/settle.sh"
   IFS='|' read -r s1 c1 _ <<<"$(build)"
   IFS='|' read -r s2 c2 r2 <<<"$(build)"
   echo "| $n | $s1 | $c1 | $s2 | $c2 | $((r2 / 1024)) |"
